@@ -1,0 +1,87 @@
+// buildApp(deps): the Fastify instance with schemas, security headers, limits, docs, error handling and routes.
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Deps } from './deps.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { createInboundRateLimiter } from './http/rate-limit.js';
+import { guardWorkspaceRoutes } from './http/workspace-auth.js';
+import { newId } from './lib/ids.js';
+import { catalogRoutes } from './modules/catalog/catalog.routes.js';
+import { connectionRoutes } from './modules/connections/connection.routes.js';
+import { opsRoutes } from './modules/ops/ops.routes.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // Keep a caller's request id when it is well-formed, so logs join across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('request');
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const rateLimiter = createInboundRateLimiter({ redis: deps.redis, limits: config.rateLimit });
+
+  await app.register(helmet, {
+    // The API answers JSON; /docs needs its own CSP, which swagger-ui sets (staticCSP).
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Integration Hub',
+        version: '0.1.0',
+        description: 'Connects executive workspaces to Slack, Google Calendar, GitHub, Stripe and more.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+
+  registerErrorHandling(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    const routeConfig = request.routeOptions.config;
+    if (routeConfig.rateLimit === false || routeConfig.workspaceAuth) return;
+    if (request.url.startsWith('/docs')) return;
+    await rateLimiter.consume('ip', request.ip, reply);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'not_found', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(opsRoutes(deps));
+  await app.register(catalogRoutes(deps));
+  await app.register(
+    async (workspace) => {
+      guardWorkspaceRoutes(workspace, { auth: deps.auth, rateLimiter, metrics: deps.metrics });
+      await workspace.register(connectionRoutes(deps));
+    },
+    { prefix: '/workspaces/:workspaceId' },
+  );
+  return app;
+}

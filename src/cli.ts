@@ -1,0 +1,68 @@
+// The operator CLI: `hub token`, `hub migrate` (and, as the hub grows, key rotation and replays).
+import { parseArgs } from 'node:util';
+import { boot } from './boot.js';
+import { createDatabase } from './db/database.js';
+import { runMigrations } from './db/migrate.js';
+import { ADMIN_SCOPE, mintToken } from './modules/auth/auth.service.js';
+
+const USAGE = `Usage: hub <command> [options]
+
+Commands:
+  token --workspace <id> [--workspace <id> …] [--admin] [--subject <sub>] [--ttl <seconds>]
+        Print a development bearer token (HS256, signed with AUTH_JWT_SECRET).
+  migrate
+        Apply the database migrations (also done at every start).
+`;
+
+async function token(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      workspace: { type: 'string', multiple: true },
+      admin: { type: 'boolean', default: false },
+      subject: { type: 'string', default: 'dev-cli' },
+      ttl: { type: 'string', default: '43200' },
+    },
+  });
+  const { config } = boot(process.env, { logToStderr: true });
+  if (!config.auth.jwtSecret) {
+    throw new Error('AUTH_JWKS_URL is set: tokens come from your identity provider, not from this command.');
+  }
+  if (!values.workspace?.length && !values.admin) throw new Error('Give --workspace <id> (or --admin).');
+  const ttlSeconds = Number(values.ttl);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error('--ttl must be a positive number of seconds.');
+  const jwt = await mintToken({
+    secret: config.auth.jwtSecret,
+    audience: config.auth.audience,
+    issuer: config.auth.issuer,
+    subject: values.subject,
+    workspaces: values.workspace,
+    scope: values.admin ? ADMIN_SCOPE : undefined,
+    ttlSeconds,
+  });
+  process.stdout.write(`${jwt}\n`);
+}
+
+async function migrate() {
+  const { config, logger } = boot(process.env, { logToStderr: true });
+  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await runMigrations(database);
+    logger.info({ database: database.kind }, 'migrations applied');
+  } finally {
+    await database.close();
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  if (command === 'token') await token(rest);
+  else if (command === 'migrate') await migrate();
+  else {
+    process.stderr.write(USAGE);
+    process.exit(command && command !== 'help' && command !== '--help' ? 2 : 0);
+  }
+} catch (error) {
+  process.stderr.write(`hub ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

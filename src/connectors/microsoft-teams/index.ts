@@ -1,0 +1,59 @@
+// Microsoft Teams through Microsoft Graph: teams, chats and the Outlook/Teams calendar.
+import { defineConnector } from '../types.js';
+
+export const connector = defineConnector({
+  slug: 'microsoft-teams',
+  name: 'Microsoft Teams',
+  category: 'communication',
+  roles: ['common'],
+  envPrefix: 'MICROSOFT',
+  docsUrl: 'https://learn.microsoft.com/graph/auth-v2-user',
+  auth: {
+    type: 'oauth2',
+    authorizeUrl: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize',
+    tokenUrl: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
+    // Entra has no per-app revocation endpoint (revokeSignInSessions ends every app's sessions): none here.
+    scopes: {
+      // offline_access is what yields a refresh token.
+      default: ['offline_access', 'User.Read', 'Team.ReadBasic.All', 'Calendars.Read', 'Chat.ReadBasic'],
+      available: [
+        'offline_access',
+        'User.Read',
+        'Team.ReadBasic.All',
+        'Calendars.Read',
+        'Chat.ReadBasic',
+        'Chat.Read',
+        'Channel.ReadBasic.All',
+        'ChannelMessage.Read.All',
+        'TeamMember.Read.All',
+        'OnlineMeetings.Read',
+        'Presence.Read',
+        'Presence.Read.All',
+        'Reports.Read.All',
+        'openid',
+        'profile',
+        'email',
+      ],
+      // Space only: comma-separated scopes fail on refresh for work and school accounts.
+      separator: ' ',
+    },
+    pkce: true,
+    clientAuth: 'body',
+    tokenBodyFormat: 'form',
+    authorizeParams: { response_mode: 'query' },
+    // A new refresh token on every use; the old one is not revoked but must be replaced.
+    refresh: 'rotating',
+  },
+  placeholders: {
+    tenant: { env: 'MICROSOFT_TENANT', default: 'common', example: 'common' },
+  },
+  api: {
+    baseUrl: 'https://graph.microsoft.com/v1.0',
+    // Teams "other GET" calls: 30 requests per second per app per tenant.
+    rateLimit: { points: 30, windowSeconds: 1 },
+  },
+  extraEnv: {
+    MICROSOFT_TENANT: 'Entra tenant in the authorize and token URLs: common (default), organizations, consumers or a tenant id.',
+  },
+  widgets: {},
+});

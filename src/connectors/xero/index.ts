@@ -1,0 +1,64 @@
+// Xero: financial reports, bank balances and receivables for the CFO.
+import { defineConnector } from '../types.js';
+
+export const connector = defineConnector({
+  slug: 'xero',
+  name: 'Xero',
+  category: 'finance',
+  roles: ['cfo'],
+  envPrefix: 'XERO',
+  docsUrl: 'https://developer.xero.com/documentation/guides/oauth2/auth-flow/',
+  auth: {
+    type: 'oauth2',
+    authorizeUrl: 'https://login.xero.com/identity/connect/authorize',
+    tokenUrl: 'https://identity.xero.com/connect/token',
+    // Revoking the refresh token also removes every tenant connection the user gave the app.
+    revokeUrl: 'https://identity.xero.com/connect/revocation',
+    revoke: { method: 'POST', auth: 'basic', bodyFormat: 'form', token: 'refresh' },
+    scopes: {
+      // Apps created since 2026-03-02 must use granular scopes; the broad ones stay available for older apps.
+      default: [
+        'offline_access',
+        'accounting.settings.read',
+        'accounting.invoices.read',
+        'accounting.reports.profitandloss.read',
+        'accounting.reports.balancesheet.read',
+      ],
+      available: [
+        'offline_access',
+        'accounting.settings.read',
+        'accounting.invoices.read',
+        'accounting.reports.profitandloss.read',
+        'accounting.reports.balancesheet.read',
+        'accounting.payments.read',
+        'accounting.banktransactions.read',
+        'accounting.contacts.read',
+        // ⚠ The names of the remaining report scopes follow Xero's pattern; not confirmed from Xero's docs.
+        'accounting.reports.banksummary.read',
+        'accounting.reports.executivesummary.read',
+        'accounting.reports.aged.read',
+        'accounting.reports.trialbalance.read',
+        'accounting.transactions.read',
+        'accounting.reports.read',
+        'openid',
+        'profile',
+        'email',
+      ],
+      separator: ' ',
+    },
+    pkce: true,
+    clientAuth: 'basic',
+    tokenBodyFormat: 'form',
+    // Single-use refresh tokens with a 30-minute grace period for a retry with the old one.
+    refresh: 'rotating',
+  },
+  api: {
+    baseUrl: 'https://api.xero.com/api.xro/2.0',
+    // Per tenant: 60 calls per minute (and 5,000 per day, 5 concurrent).
+    rateLimit: { points: 60, windowSeconds: 60 },
+  },
+  extraEnv: {
+    XERO_WEBHOOK_KEY: 'Webhook key of the Xero app: verifies x-xero-signature and answers intent-to-receive.',
+  },
+  widgets: {},
+});

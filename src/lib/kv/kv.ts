@@ -1,0 +1,40 @@
+// The key-value store: the one interface for shared fast state (cache, OAuth state, locks, counters, pub/sub).
+// Two implementations honour it: Redis (many instances) and in-memory (one process, the default).
+
+export type Unsubscribe = () => Promise<void>;
+
+/**
+ * TTL arguments are milliseconds; anything not finite and positive rejects with RangeError (fractions round up).
+ * Keys and channels are opaque strings: build them in src/lib/kv-keys.ts, never inline.
+ */
+export interface KeyValueStore {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** Sets a value; with ttlMs it expires after that many milliseconds; without, any previous TTL is cleared. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  del(...keys: string[]): Promise<number>;
+  /** Deletes every key that starts with the prefix (taken literally, never as a pattern); returns how many went.
+   *  Not atomic: a key written while it runs may survive. Rejects the empty prefix. */
+  delByPrefix(prefix: string): Promise<number>;
+  /** Atomic get-and-delete: of many concurrent takers, exactly one gets the value. */
+  take(key: string): Promise<string | null>;
+  /** Sets the key to `owner` only if it is absent (a lock); true when this caller now holds it. */
+  acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends a held lock; false (and no change) when `owner` no longer holds it. */
+  extend(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Deletes the key only if `owner` still holds it; false when someone else does or nobody. */
+  release(key: string, owner: string): Promise<boolean>;
+  /** Increments a counter; the TTL is set when the counter is created (or found without one) and not moved after.
+   *  Rejects when the key holds something that is not an integer. */
+  incr(key: string, ttlMs: number): Promise<number>;
+  /** Remaining time to live in ms: -1 without expiry, -2 when absent. */
+  ttl(key: string): Promise<number>;
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls the handler for each message on the channel until the returned function is called. Resolves once
+   *  the subscription is live; delivery is asynchronous, in publish order, at most once (a subscriber that is
+   *  away misses messages). A handler that throws or rejects is reported and does not affect the others. */
+  subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;
+  ping(): Promise<void>;
+  /** Clears timers and subscriptions and closes the connections; later calls reject. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,22 @@
+// The hub's entry point: config → deps → app → listen, plus the job workers unless RUN_WORKERS=false.
+import { buildApp } from './app.js';
+import { boot } from './boot.js';
+import { createDeps } from './deps.js';
+import { registerJobHandlers } from './jobs/register.js';
+import { onShutdownSignal } from './lib/shutdown.js';
+
+const { config, logger } = boot();
+const deps = await createDeps(config, logger);
+const app = await buildApp(deps);
+
+if (config.runWorkers) {
+  await deps.jobs.start();
+  await registerJobHandlers(deps.jobs, deps);
+}
+await app.listen({ port: config.port, host: config.host });
+logger.info({ url: config.publicUrl, workers: config.runWorkers, database: deps.database.kind, kv: deps.kv.kind }, 'hub ready');
+
+onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+  await app.close(); // stop accepting, finish in-flight requests
+  await deps.close(); // finish running jobs, close the queue, the store and the pools
+});

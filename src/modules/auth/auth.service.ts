@@ -1,0 +1,94 @@
+// Caller authentication: a JWT bearer (HS256 secret or a JWKS) whose claims name the workspaces it may act on.
+import { createHash } from 'node:crypto';
+import { SignJWT, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '../../config.js';
+import { AppError } from '../../errors.js';
+
+export const ADMIN_SCOPE = 'hub:admin';
+
+export interface Principal {
+  subject: string;
+  workspaces: ReadonlySet<string>;
+  admin: boolean;
+  /** A stable, non-reversible key for per-caller rate limiting. */
+  rateLimitKey: string;
+}
+
+export interface AuthService {
+  /** Verifies an `Authorization` header value; throws 401 AppError when missing or invalid. */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+  /** Throws 403 unless the principal may act on the workspace. */
+  authorizeWorkspace(principal: Principal, workspaceId: string): void;
+}
+
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthService {
+  const { jwtSecret, jwksUrl, audience, issuer } = deps.config.auth;
+  if (!jwtSecret && !jwksUrl) throw new Error('auth needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
+  const key: Uint8Array | JWTVerifyGetKey = jwksUrl
+    ? createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
+    : new TextEncoder().encode(jwtSecret);
+  const algorithms = jwksUrl ? ASYMMETRIC_ALGS : ['HS256'];
+
+  async function verify(token: string): Promise<JWTPayload> {
+    try {
+      const options = { audience, issuer, algorithms, requiredClaims: ['exp'], clockTolerance: 30 };
+      const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+      return payload;
+    } catch (error) {
+      const detail = error instanceof joseErrors.JWTExpired ? 'The token has expired.' : 'The token is not valid.';
+      throw new AppError('invalid_token', detail, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    }
+  }
+
+  return {
+    async authenticate(authorization) {
+      const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(authorization ?? '');
+      if (!match?.[1]) {
+        throw new AppError('unauthenticated', 'Send a bearer token: Authorization: Bearer <JWT>.', {
+          headers: { 'WWW-Authenticate': 'Bearer' },
+        });
+      }
+      const payload = await verify(match[1]);
+      const workspaces = Array.isArray(payload.workspaces)
+        ? payload.workspaces.filter((w): w is string => typeof w === 'string')
+        : [];
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+      const subject = payload.sub ?? 'anonymous';
+      return {
+        subject,
+        workspaces: new Set(workspaces),
+        admin: scopes.includes(ADMIN_SCOPE),
+        rateLimitKey: createHash('sha256').update(`${payload.iss ?? ''}|${subject}|${payload.jti ?? match[1]}`).digest('base64url').slice(0, 22),
+      };
+    },
+    authorizeWorkspace(principal, workspaceId) {
+      if (principal.admin || principal.workspaces.has(workspaceId)) return;
+      throw new AppError('forbidden', 'This token may not act on that workspace.');
+    },
+  };
+}
+
+/** Mints an HS256 token (the `hub token` command and local development). */
+export async function mintToken(options: {
+  secret: string;
+  audience: string;
+  issuer?: string;
+  subject?: string;
+  workspaces?: string[];
+  scope?: string;
+  ttlSeconds?: number;
+}): Promise<string> {
+  const jwt = new SignJWT({
+    ...(options.workspaces ? { workspaces: options.workspaces } : {}),
+    ...(options.scope ? { scope: options.scope } : {}),
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(options.subject ?? 'dev')
+    .setAudience(options.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${options.ttlSeconds ?? 12 * 3600}s`);
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  return jwt.sign(new TextEncoder().encode(options.secret));
+}

@@ -1,0 +1,82 @@
+// The public catalog over HTTP: all 12 connectors, filters, details, 404s.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+const SLUGS = ['slack', 'google-calendar', 'microsoft-teams', 'notion', 'asana', 'github', 'gitlab', 'jira', 'datadog', 'quickbooks', 'xero', 'stripe'];
+
+beforeAll(async () => {
+  t = await buildTestApp({ SLACK_CLIENT_ID: 'slack-id', SLACK_CLIENT_SECRET: 'slack-secret-value' });
+  await t.app.ready();
+});
+afterAll(() => t.close());
+
+describe('GET /integrations', () => {
+  it('lists the 12 connectors, cacheable, without auth', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/integrations' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toContain('max-age');
+    const { integrations } = res.json();
+    expect(integrations.map((i: { slug: string }) => i.slug)).toEqual(SLUGS);
+    for (const item of integrations) {
+      expect(item).toMatchObject({
+        slug: expect.any(String), name: expect.any(String), category: expect.any(String),
+        roles: expect.any(Array), authType: expect.stringMatching(/^(oauth2|apiKey)$/),
+        configured: expect.any(Boolean), scopes: expect.any(Array), widgets: expect.any(Array),
+      });
+    }
+  });
+
+  it('reports configured from the credentials and never leaks them', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/integrations' });
+    const bySlug = Object.fromEntries(res.json().integrations.map((i: { slug: string }) => [i.slug, i]));
+    expect(bySlug.slack.configured).toBe(true);
+    expect(bySlug.github.configured).toBe(false);
+    expect(bySlug.datadog.authType).toBe('apiKey');
+    expect(res.body).not.toContain('slack-secret-value');
+  });
+
+  it('filters by role and by category', async () => {
+    const cfo = (await t.app.inject({ method: 'GET', url: '/integrations?role=cfo' })).json().integrations;
+    expect(cfo.map((i: { slug: string }) => i.slug)).toEqual(['quickbooks', 'xero', 'stripe']);
+    const cto = (await t.app.inject({ method: 'GET', url: '/integrations?role=cto' })).json().integrations;
+    expect(cto.map((i: { slug: string }) => i.slug)).toEqual(['github', 'gitlab', 'jira', 'datadog']);
+    const common = (await t.app.inject({ method: 'GET', url: '/integrations?role=common' })).json().integrations;
+    expect(common.map((i: { slug: string }) => i.slug)).toEqual(['slack', 'google-calendar', 'microsoft-teams', 'notion', 'asana']);
+    const category = cfo[0].category;
+    const byCategory = (await t.app.inject({ method: 'GET', url: `/integrations?category=${category}` })).json().integrations;
+    expect(byCategory.length).toBeGreaterThan(0);
+    expect(byCategory.every((i: { category: string }) => i.category === category)).toBe(true);
+  });
+});
+
+describe('GET /integrations/:slug', () => {
+  it('answers one integration', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/integrations/github' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().integration).toMatchObject({ slug: 'github', name: 'GitHub', roles: ['cto'], authType: 'oauth2' });
+  });
+
+  it('answers 404 problem+json for an unknown slug', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/integrations/myspace' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json().code).toBe('integration_not_found');
+  });
+});
+
+describe('GET /workspaces/:workspaceId/integrations', () => {
+  it('answers an empty list for a workspace without connections', async () => {
+    const ws = t.newWorkspace();
+    const res = await t.app.inject({ method: 'GET', url: `/workspaces/${ws}/integrations`, headers: { authorization: `Bearer ${await t.token({ workspaces: [ws] })}` } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ integrations: [] });
+  });
+
+  it('answers 404 connection_not_found for an unknown connection id', async () => {
+    const ws = t.newWorkspace();
+    const res = await t.app.inject({ method: 'GET', url: `/workspaces/${ws}/integrations/conn_nope`, headers: { authorization: `Bearer ${await t.token({ workspaces: [ws] })}` } });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('connection_not_found');
+  });
+});
