@@ -30,6 +30,7 @@ interface Side {
 }
 interface EndpointResult {
   endpoint: string;
+  bodyBytes: number;
   baseline: Side;
   hub: Side;
   ratio: number;
@@ -113,7 +114,8 @@ async function benchConfig(config: HubConfig): Promise<ConfigResult> {
       const b = summarize(runs.baseline);
       const h = summarize(runs.hub);
       const valid = [...runs.baseline, ...runs.hub].every((r) => r.non2xx === 0 && r.errors === 0 && r.timeouts === 0);
-      results.push({ endpoint: e.endpoint, baseline: b, hub: h, ratio: h.requestsPerSecond / b.requestsPerSecond, valid });
+      const bodyBytes = Buffer.byteLength(JSON.stringify(routes[e.path]));
+      results.push({ endpoint: e.endpoint, bodyBytes, baseline: b, hub: h, ratio: h.requestsPerSecond / b.requestsPerSecond, valid });
     }
 
     await stop(baseline);
@@ -136,12 +138,13 @@ async function benchConfig(config: HubConfig): Promise<ConfigResult> {
 }
 
 function printTable(results: ConfigResult[]): void {
-  const rows = [['config', 'endpoint', 'base req/s', 'base p99', 'hub req/s', 'hub p99', 'hub/base', '']];
+  const rows = [['config', 'endpoint', 'body B', 'base req/s', 'base p99', 'hub req/s', 'hub p99', 'hub/base', '']];
   for (const c of results) {
     for (const e of c.endpoints) {
       rows.push([
         c.config,
         e.endpoint,
+        String(e.bodyBytes),
         e.baseline.requestsPerSecond.toFixed(0),
         `${e.baseline.p99Ms} ms`,
         e.hub.requestsPerSecond.toFixed(0),

@@ -1,4 +1,5 @@
 // buildApp(deps): the Fastify instance with schemas, security headers, limits, docs, error handling and routes.
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,6 +12,7 @@ import { guardWorkspaceRoutes } from './http/workspace-auth.js';
 import { newId } from './lib/ids.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { connectionRoutes } from './modules/connections/connection.routes.js';
+import { connectRoutes, oauthBrowserRoutes } from './modules/oauth/oauth.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,6 +42,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -76,10 +79,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
   await app.register(opsRoutes(deps));
   await app.register(catalogRoutes(deps));
+  await app.register(oauthBrowserRoutes(deps));
   await app.register(
     async (workspace) => {
       guardWorkspaceRoutes(workspace, { auth: deps.auth, rateLimiter, metrics: deps.metrics });
       await workspace.register(connectionRoutes(deps));
+      await workspace.register(connectRoutes(deps));
     },
     { prefix: '/workspaces/:workspaceId' },
   );

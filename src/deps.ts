@@ -10,7 +10,18 @@ import type { Logger } from './lib/logger.js';
 import { createMetrics, type Metrics } from './lib/metrics.js';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.js';
 import { createCatalogService, type CatalogService } from './modules/catalog/catalog.service.js';
-import { createConnectionRepo } from './modules/connections/connection.repo.js';
+import { createAuditRepo, type AuditRepo } from './modules/audit/audit.repo.js';
+import { createConnectionStore } from './modules/connections/connection-store.service.js';
+import { createConnectionRepo, type ConnectionRepo } from './modules/connections/connection.repo.js';
+import { createCredentialSealer, type CredentialSealer } from './modules/connections/credentials.js';
+import { createCallbackService, type CallbackService } from './modules/oauth/callback.service.js';
+import { createConnectService, type ConnectService } from './modules/oauth/connect.service.js';
+import { createOAuthStateStore, type OAuthStateStore } from './modules/oauth/oauth-state.js';
+import { createDisconnectService, type DisconnectService } from './modules/connections/disconnect.service.js';
+import { createRefreshScheduler, type RefreshScheduler } from './modules/refresh/refresh.scheduler.js';
+import { createRefreshService, type RefreshService } from './modules/refresh/refresh.service.js';
+import { createKeyRing } from './modules/vault/keyring.js';
+import { createVault, type Vault } from './modules/vault/vault.service.js';
 import { createConnectionService, type ConnectionService } from './modules/connections/connection.service.js';
 
 export interface Deps {
@@ -25,6 +36,16 @@ export interface Deps {
   auth: AuthService;
   catalog: CatalogService;
   connections: ConnectionService;
+  connectionRepo: ConnectionRepo;
+  auditRepo: AuditRepo;
+  vault: Vault;
+  sealer: CredentialSealer;
+  oauthStates: OAuthStateStore;
+  connect: ConnectService;
+  callback: CallbackService;
+  disconnect: DisconnectService;
+  refresh: RefreshService;
+  refreshScheduler: RefreshScheduler;
   /** Closes what createDeps opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -44,6 +65,18 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const jobs = createJobQueue({ database, logger });
   const metrics = overrides.metrics ?? createMetrics();
 
+  if (!config.encryption.currentKey) throw new Error('TOKEN_ENCRYPTION_KEY is required');
+  const vault = createVault({
+    keyRing: createKeyRing({ currentKey: config.encryption.currentKey, previousKeys: config.encryption.previousKeys }),
+  });
+  const connectionRepo = createConnectionRepo(database.db);
+  const auditRepo = createAuditRepo(database.db);
+  const sealer = createCredentialSealer({ vault });
+  const oauthStates = createOAuthStateStore({ kv: store.kv });
+  const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger });
+  const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger });
+  const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds });
+
   return {
     config,
     logger,
@@ -54,8 +87,19 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     metrics,
     auth: createAuthService({ config }),
     catalog: createCatalogService({ config }),
-    connections: createConnectionService({ connectionRepo: createConnectionRepo(database.db) }),
+    connections: createConnectionService({ connectionRepo }),
+    connectionRepo,
+    auditRepo,
+    vault,
+    sealer,
+    oauthStates,
+    connect: createConnectService({ config, states: oauthStates, store: connectionStore }),
+    callback: createCallbackService({ config, states: oauthStates, store: connectionStore, logger }),
+    disconnect: createDisconnectService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger }),
+    refresh,
+    refreshScheduler,
     async close() {
+      await refreshScheduler.stop();
       await jobs.stop();
       if (!overrides.kv) await store.kv.close();
       if (!overrides.database) await database.close();

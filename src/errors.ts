@@ -59,3 +59,27 @@ export class AppError extends Error {
 export function assertThat(condition: unknown, code: ErrorCode, detail: string): asserts condition {
   if (!condition) throw new AppError(code, detail);
 }
+
+/**
+ * A provider answered with an error or could not be reached. Carries the status and the provider's error
+ * code, never the request or the response body (they may hold tokens).
+ */
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: string,
+    readonly status: number,
+    readonly providerCode: string | undefined,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ProviderError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+  readonly retryAfterSeconds?: number;
+
+  /** Network failure, timeout, 5xx or 429: worth trying again later. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}

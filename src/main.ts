@@ -12,6 +12,7 @@ const app = await buildApp(deps);
 if (config.runWorkers) {
   await deps.jobs.start();
   await registerJobHandlers(deps.jobs, deps);
+  deps.refreshScheduler.start();
 }
 await app.listen({ port: config.port, host: config.host });
 logger.info({ url: config.publicUrl, workers: config.runWorkers, database: deps.database.kind, kv: deps.kv.kind }, 'hub ready');

@@ -8,6 +8,7 @@ const { config, logger } = boot();
 const deps = await createDeps(config, logger);
 await deps.jobs.start();
 await registerJobHandlers(deps.jobs, deps);
+deps.refreshScheduler.start();
 logger.info({ database: deps.database.kind }, 'worker ready');
 
 onShutdownSignal(logger, config.shutdownTimeoutMs, () => deps.close());

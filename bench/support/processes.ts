@@ -95,7 +95,7 @@ export async function stop(child: Child, graceMs = 15_000): Promise<ExitStatus &
   const entry = [...running].find((e) => e.child === child);
   if (!entry) return { ...(child.exit ?? { code: null, signal: null }), ms: 0, killed: false };
   entry.process.kill('SIGTERM');
-  const status = await Promise.race([child.exited, sleep(graceMs).then(() => undefined)]);
+  const status = await Promise.race([child.exited, sleep(graceMs, undefined, { ref: false })]);
   if (status) return { ...status, ms: performance.now() - started, killed: false };
   entry.process.kill('SIGKILL');
   return { ...(await child.exited), ms: performance.now() - started, killed: true };

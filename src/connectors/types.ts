@@ -1,5 +1,7 @@
 // The shape of a connector: a provider described as data, with its quirks as named fields.
 import type { z } from 'zod';
+import type { ProviderEnv } from '../config.js';
+import type { ResolvedEndpoints } from './endpoints.js';
 
 export const ROLES = ['common', 'cto', 'cfo'] as const;
 export type Role = (typeof ROLES)[number];
@@ -134,6 +136,86 @@ export interface ConnectorDefinition {
   /** The `{placeholders}` used in this connector's URLs. */
   placeholders?: Record<string, UrlPlaceholder>;
   widgets: Record<string, WidgetDefinition>;
+  /** Provider code for what data cannot say: token-response quirks, account lookup, revocation, key checks. */
+  hooks?: ConnectorHooks;
+}
+
+/** Tokens as the hub keeps them: only ever inside the vault's ciphertext. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  /** ISO time the access token expires; absent when it does not expire. */
+  expiresAt?: string;
+  /** Scopes granted, when the provider says. */
+  scopes?: string[];
+  tokenType?: string;
+  /** Other secrets that come with the tokens (Slack user token, Stripe publishable key …). */
+  extra?: Record<string, unknown>;
+}
+
+/** What a token endpoint answered: tokens, or the provider's error (Slack and GitHub say errors with HTTP 200). */
+export type TokenResponse =
+  | { ok: true; tokens: TokenSet; raw: Record<string, unknown> }
+  | { ok: false; status: number; error: string; description?: string };
+
+/** The provider HTTP client handed to hooks: timeouts, JSON in and out; throws ProviderError on a non-2xx. */
+export interface ProviderHttp {
+  json<T = unknown>(
+    url: string,
+    init?: { method?: string; headers?: Record<string, string>; body?: unknown; form?: Record<string, string> },
+  ): Promise<T>;
+}
+
+/** The external account a connection stands for, found after the code exchange or the key check. */
+export interface ConnectedAccount {
+  /** Stable provider id: Slack team, Jira cloudId, QuickBooks realmId, Xero tenantId, Stripe account … */
+  id: string;
+  name?: string;
+  /** Non-secret facts the API needs later (site URL, cloudId, Datadog site, tenant id …). */
+  metadata?: Record<string, string>;
+  /** Tenant keys that route webhooks to this connection (`team:T123`, `realm:4620…`). */
+  routingKeys?: string[];
+}
+
+export interface AfterConnectContext {
+  tokens: TokenSet;
+  /** The token endpoint's whole answer (parsed), for fields such as Slack `team` or Notion `workspace_id`. */
+  raw: Record<string, unknown>;
+  /** The callback's query parameters other than code and state (QuickBooks `realmId`). */
+  callbackQuery: Record<string, string>;
+  http: ProviderHttp;
+  endpoints: ResolvedEndpoints;
+  providerEnv: ProviderEnv;
+}
+
+export interface RevokeContext {
+  tokens: TokenSet;
+  metadata: Record<string, string>;
+  accountId: string | null;
+  http: ProviderHttp;
+  endpoints: ResolvedEndpoints;
+  providerEnv: ProviderEnv;
+}
+
+export interface ApiKeyContext {
+  credentials: Record<string, string>;
+  http: ProviderHttp;
+  /** Resolved with the credentials' non-secret fields as metadata (the Datadog site picks the host). */
+  endpoints: ResolvedEndpoints;
+  providerEnv: ProviderEnv;
+}
+
+export interface ConnectorHooks {
+  /** Reads a token response the standard parser would misread; return undefined to use the standard one. */
+  parseTokenResponse?(response: { status: number; body: Record<string, unknown> }): TokenResponse | undefined;
+  /** Finds the account just connected (required for every OAuth connector). */
+  afterConnect?(ctx: AfterConnectContext): Promise<ConnectedAccount>;
+  /** Provider errors beyond `invalid_grant` that mean the grant is gone and only the user can fix it. */
+  isDeadGrant?(error: { status: number; error: string; description?: string }): boolean;
+  /** Revokes at the provider when `auth.revoke` cannot describe the call (Stripe deauthorize). */
+  revoke?(ctx: RevokeContext): Promise<void>;
+  /** Checks an API key with the provider and names its account; throws ProviderError when rejected. */
+  verifyApiKey?(ctx: ApiKeyContext): Promise<ConnectedAccount>;
 }
 
 /** Identity function that checks a connector definition against the type. */

@@ -11,6 +11,8 @@ import * as schema from './schema.js';
 
 /** The common type of drizzle over node-postgres and over PGlite: repos take this and never know which. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** What `db.transaction(async (tx) => …)` hands its callback. */
+export type DbTransaction = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 interface DatabaseBase {
   db: Db;

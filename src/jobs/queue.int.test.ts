@@ -65,15 +65,14 @@ describe('system.ping', () => {
   });
 });
 
-describe('a handler that throws', () => {
+describe('a failing job', () => {
   // Queues of this file's own: on the shared PostgreSQL no other test's worker takes these jobs.
   const jobs = {
     'test.always-fails': { payload: z.object({ run: z.string() }) },
-    'test.one-pending': { payload: z.object({ run: z.string() }), queue: { policy: 'exclusive' } },
-    'test.slow': { payload: z.object({ ms: z.number().int() }) },
+    'test.strict': { payload: z.object({ run: z.string() }) },
   } satisfies JobDefinitions;
 
-  it('is retried, then the job fails', async () => {
+  it('is retried after its handler throws, then fails', async () => {
     const queue = startQueue(jobs);
     const attempts = new Map<string, number[]>();
     await queue.work('test.always-fails', async (_payload, job) => {
@@ -81,29 +80,31 @@ describe('a handler that throws', () => {
       throw new Error('provider down');
     });
 
-    const id = await queue.send('test.always-fails', { run: randomUUID() }, { retryLimit: 2, retryDelaySeconds: 0 });
+    const id = await queue.send('test.always-fails', { run: randomUUID() }, { retryLimit: 2, retryDelaySeconds: 0, retryBackoff: false });
 
     await waitForState(queue, 'test.always-fails', id!, 'failed');
     expect(attempts.get(id!)).toEqual([0, 1, 2]);
-    expect(lines.join('')).toContain('job attempt failed');
+    expect(lines.join('')).toContain('provider down');
   });
 
-  it('does not run with a payload its schema rejects', async () => {
+  it('never reaches its handler with a payload the schema rejects', async () => {
     const queue = startQueue(jobs);
     const handler = vi.fn(async () => {});
-    await queue.work('test.always-fails', handler);
-    // Only send validates; a job written by an older version of the hub could still carry anything.
-    const malformed = startQueue({ 'test.always-fails': { payload: z.object({ run: z.number() }) } });
-    const id = await malformed.send('test.always-fails', { run: 7 }, { retryLimit: 0 });
+    await queue.work('test.strict', handler);
+    // send validates, so only a job written by another version of the hub can carry a stale shape.
+    const olderHub = startQueue({ 'test.strict': { payload: z.object({ run: z.number() }) } });
+    const id = await olderHub.send('test.strict', { run: 7 }, { retryLimit: 0 });
 
-    await waitForState(queue, 'test.always-fails', id!, 'failed');
+    await waitForState(queue, 'test.strict', id!, 'failed');
     expect(handler).not.toHaveBeenCalled();
+    expect(lines.join('')).toContain('Invalid payload for job test.strict');
   });
 });
 
-describe('de-duplication and shutdown', () => {
+describe('sending and stopping', () => {
   const jobs = {
     'test.one-pending': { payload: z.object({ run: z.string() }), queue: { policy: 'exclusive' } },
+    'test.in-transaction': { payload: z.object({ run: z.string() }) },
     'test.slow': { payload: z.object({ ms: z.number().int() }) },
   } satisfies JobDefinitions;
 
@@ -117,6 +118,22 @@ describe('de-duplication and shutdown', () => {
     expect(first).toEqual(expect.any(String));
     expect(second).toBeNull();
     expect(other).toEqual(expect.any(String));
+  });
+
+  it('creates a job sent inside a transaction only if that transaction commits', async () => {
+    const queue = startQueue(jobs);
+    await queue.start();
+    const committed = await database.db.transaction((tx) => queue.send('test.in-transaction', { run: 'a' }, { tx }));
+    let rolledBack: string | null = null;
+    const failing = database.db.transaction(async (tx) => {
+      rolledBack = await queue.send('test.in-transaction', { run: 'b' }, { tx });
+      throw new Error('roll back');
+    });
+
+    await expect(failing).rejects.toThrow('roll back');
+    expect(await queue.getJobState('test.in-transaction', committed!)).toBe('created');
+    expect(rolledBack).toEqual(expect.any(String));
+    expect(await queue.getJobState('test.in-transaction', rolledBack!)).toBeNull();
   });
 
   it('waits for a running handler when it stops', async () => {

@@ -1,7 +1,8 @@
 // The durable job queue: pg-boss on the hub's own database (PostgreSQL or PGlite), typed by the map in jobs.ts.
-import { PgBoss, type SendOptions as BossSendOptions, type Queue as BossQueue } from 'pg-boss';
+import { sql } from 'drizzle-orm';
+import { fromDrizzle, PgBoss, type DrizzleTransactionLike, type SendOptions as BossSendOptions, type Queue as BossQueue } from 'pg-boss';
 import { z } from 'zod';
-import type { Database } from '../db/database.js';
+import type { Database, DbTransaction } from '../db/database.js';
 import type { Logger } from '../lib/logger.js';
 import { JOBS, type JobDefinitions, type JobQueueSettings } from './jobs.js';
 
@@ -14,6 +15,11 @@ export interface SendJobOptions {
   retryLimit?: number;
   retryDelaySeconds?: number;
   retryBackoff?: boolean;
+  /**
+   * Insert the job inside this drizzle transaction: it exists only if the transaction commits, together
+   * with the state it follows. On PGlite (one connection) a send from inside a transaction must use this.
+   */
+  tx?: DbTransaction;
 }
 
 export interface JobInfo {
@@ -154,6 +160,8 @@ function toBossQueueOptions(settings: Omit<JobQueueSettings, 'policy'>): Omit<Bo
 
 function toBossSendOptions(options: SendJobOptions): BossSendOptions {
   return dropUndefined({
+    // Both drivers' execute() answer `{ rows }`; drizzle's common type just does not say so.
+    db: options.tx ? fromDrizzle(options.tx as unknown as DrizzleTransactionLike, sql) : undefined,
     singletonKey: options.singletonKey,
     startAfter: options.startAfterSeconds,
     retryLimit: options.retryLimit,

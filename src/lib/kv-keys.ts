@@ -37,6 +37,11 @@ export function oauthState(state: string): string {
   return `${ROOT}:oauth:${part(state)}`;
 }
 
+/** Marks an OAuth state as opened by one browser: only the first browser to open the URL is bound to it. */
+export function oauthStateBinding(state: string): string {
+  return `${ROOT}:oauthb:${part(state)}`;
+}
+
 /** Lock held while one instance refreshes a connection's tokens. */
 export function refreshLock(connectionId: string): string {
   return `${ROOT}:refresh:${part(connectionId)}`;

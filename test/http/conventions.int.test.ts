@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- problem bodies are read loosely in assertions */
 // HTTP conventions every route shares: problem+json errors, validation, body limits, headers, request ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json: () => any }, status: number, code: string) {
+function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json: () => Record<string, any> }, status: number, code: string) {
   expect(res.statusCode).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   const body = res.json();

@@ -1,11 +1,11 @@
-// openTestDatabase: the project's database for one test file (a fresh PGlite from a migrated snapshot, or the shared PostgreSQL).
+// openTestDatabase: the project's database for one test file (a fresh PGlite from a migrated dump, or the shared PostgreSQL).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, openPglite, type Database } from '../../src/db/database.js';
+import { createDatabase, openPglite, type Database, type PgliteDatabase } from '../../src/db/database.js';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.js';
 import { createJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -22,26 +22,42 @@ export async function openTestDatabase(): Promise<Database> {
     await runMigrations(database);
     return database;
   }
-  return openPglite({ loadDataDir: await migratedSnapshot() });
+  return openPglite({ loadDataDir: await migratedDump() });
+}
+
+/** A fresh PGlite on which nothing has run yet (for the migration tests), booted from a cached initdb. */
+export async function openEmptyPglite(): Promise<PgliteDatabase> {
+  return openPglite({ loadDataDir: await emptyDump() });
 }
 
 /**
- * A `dumpDataDir` tarball of a freshly migrated PGlite with pg-boss's schema and queues installed,
- * made once per set of migrations and kept in the temp dir: initdb, migrations and pg-boss's install
- * take seconds each, loading the tarball a fraction of that.
+ * `dumpDataDir` tarballs, made once and kept in the temp dir: initdb alone takes seconds, loading a
+ * tarball a fraction of that. (Copying a template data dir and opening the copy was measured too: no
+ * faster, and it leaves directories behind when a test process dies.)
  */
-export async function migratedSnapshot(): Promise<Blob> {
-  const file = join(tmpdir(), `integration-hub-pglite-${snapshotKey()}.tgz`);
+function emptyDump(): Promise<Blob> {
+  return cachedDump(`empty-${installKey()}`, undefined, async () => {});
+}
+
+/** Migrated, with pg-boss's schema and the queues of the job map installed. */
+async function migratedDump(): Promise<Blob> {
+  return cachedDump(`migrated-${installKey()}-${migrationsKey()}`, await emptyDump(), async (database) => {
+    await runMigrations(database);
+    const queue = createJobQueue({ database, logger: createLogger({ level: 'silent' }) });
+    await queue.start();
+    await queue.stop();
+  });
+}
+
+async function cachedDump(name: string, base: Blob | undefined, prepare: (database: PgliteDatabase) => Promise<void>): Promise<Blob> {
+  const file = join(tmpdir(), `integration-hub-pglite-${name}.tgz`);
   if (!existsSync(file)) {
-    const database = await openPglite();
+    const database = await openPglite({ loadDataDir: base });
     try {
-      await runMigrations(database);
-      const queue = createJobQueue({ database, logger: createLogger({ level: 'silent' }) });
-      await queue.start();
-      await queue.stop();
+      await prepare(database);
       const dump = await database.pglite.dumpDataDir('gzip');
       // Written under a private name, then renamed: rename is atomic, so a vitest worker racing this
-      // one never reads half a file, and whichever rename lands last leaves an equally good snapshot.
+      // one never reads half a file, and whichever rename lands last leaves an equally good dump.
       const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
       await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
       await rename(partial, file);
@@ -52,22 +68,28 @@ export async function migratedSnapshot(): Promise<Blob> {
   return new Blob([await readFile(file)]);
 }
 
-/**
- * Changes whenever a migration file or the PGlite or pg-boss install does, so a stale snapshot is never
- * loaded. The job map is left out on purpose: the queue's start() creates and updates queues anyway.
- */
-function snapshotKey(): string {
-  const hash = createHash('sha256');
-  // A resolved path names the installed version (node_modules/.pnpm/@electric-sql+pglite@x.y.z/…).
+/** The installed PGlite and pg-boss: a resolved path names the version (node_modules/.pnpm/<name>@x.y.z/…). */
+function installKey(): string {
   const require = createRequire(import.meta.url);
-  hash.update(require.resolve('@electric-sql/pglite')).update(require.resolve('pg-boss'));
+  return hashOf([require.resolve('@electric-sql/pglite'), require.resolve('pg-boss')]);
+}
+
+/** Changes whenever a migration file does. The job map is left out: the queue's start() creates and updates queues anyway. */
+function migrationsKey(): string {
+  const parts: (string | Buffer)[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else hash.update(entry.name).update(readFileSync(path));
+      else parts.push(entry.name, readFileSync(path));
     }
   };
   walk(MIGRATIONS_FOLDER);
+  return hashOf(parts);
+}
+
+function hashOf(parts: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
   return hash.digest('hex').slice(0, 16);
 }

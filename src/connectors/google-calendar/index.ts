@@ -1,5 +1,6 @@
 // Google Calendar: the executive's meetings and meeting load, read-only.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 const scope = (name: string) => `https://www.googleapis.com/auth/${name}`;
 
@@ -49,4 +50,5 @@ export const connector = defineConnector({
     rateLimit: { points: 600, windowSeconds: 60 },
   },
   widgets: {},
+  hooks,
 });

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import { connectionListResponse, connectionParams, connectionResponse, workspaceParams } from './connection.schemas.js';
 
-export function connectionRoutes(deps: Pick<Deps, 'connections'>) {
+export function connectionRoutes(deps: Pick<Deps, 'connections' | 'disconnect'>) {
   return async function register(app: FastifyInstance) {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const security = [{ bearer: [] }];
@@ -29,6 +29,18 @@ export function connectionRoutes(deps: Pick<Deps, 'connections'>) {
       },
     }, async (request) => ({
       integration: await deps.connections.get(request.params.workspaceId, request.params.integrationId),
+    }));
+
+    r.post('/integrations/:integrationId/disconnect', {
+      schema: {
+        tags: ['connections'],
+        summary: 'Disconnect: revoke at the provider, forget the credentials, purge cached data (idempotent)',
+        security,
+        params: connectionParams,
+        response: { 200: connectionResponse },
+      },
+    }, async (request) => ({
+      integration: await deps.disconnect.disconnect(request.params.workspaceId, request.params.integrationId, `user:${request.principal!.subject}`),
     }));
   };
 }

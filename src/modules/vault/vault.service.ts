@@ -92,6 +92,8 @@ export function createVault(deps: { keyRing: KeyRing }) {
   return {
     /** The id of the key new ciphertexts are sealed under (rotation selects rows that name another). */
     currentKeyId: keyRing.current.id,
+    /** Every ciphertext sealed under the current key starts with this, so SQL can find those that do not. */
+    currentKeyPrefix: `${VERSION}.${keyRing.current.id}.`,
 
     /** Encrypts a JSON value for one connection and one purpose, under the current key. */
     seal(connectionId: string, purpose: VaultPurpose, value: unknown): Sealed {

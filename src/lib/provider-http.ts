@@ -1,0 +1,91 @@
+// The outbound HTTP client for provider calls: timeouts, JSON or form bodies, errors as ProviderError.
+// (Retries, rate limiting and circuit breaking wrap this client in the widget issue.)
+import { ProviderError } from '../errors.js';
+import type { ProviderHttp } from '../connectors/types.js';
+
+export const PROVIDER_TIMEOUT_MS = 10_000;
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or form-encoded pairs (GitHub's default token answer), or `{ text }`. */
+  body: Record<string, unknown>;
+}
+
+function parseBody(contentType: string, text: string): Record<string, unknown> {
+  if (!text) return {};
+  if (contentType.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { value: parsed };
+  } catch {
+    // Some providers answer errors as form pairs or text whatever they declare.
+    if (/^[\w.-]+=/.test(text) && !text.includes('\n')) return Object.fromEntries(new URLSearchParams(text));
+    return { text: text.slice(0, 500) };
+  }
+}
+
+/** One request; never throws on HTTP status, only on network failure or timeout (ProviderError status 0). */
+export async function providerRequest(
+  provider: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; form?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'integration-hub/0.1', ...init.headers };
+  let body: string | undefined;
+  if (init.form) {
+    body = new URLSearchParams(init.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  } else if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] = 'application/json';
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(init.timeoutMs ?? PROVIDER_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const timeout = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    throw new ProviderError(provider, 0, timeout ? 'timeout' : 'network_error', `${provider} could not be reached`, { cause: error });
+  }
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: parseBody(response.headers.get('content-type') ?? '', text) };
+}
+
+function retryAfterSeconds(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** The ProviderError for a non-2xx answer: status and the provider's error code only. */
+export function providerErrorOf(provider: string, response: RawResponse): ProviderError {
+  const b = response.body;
+  const code =
+    typeof b.error === 'string' ? b.error
+    : typeof b.code === 'string' ? b.code
+    : typeof (b.error as { code?: unknown })?.code === 'string' ? String((b.error as { code: string }).code)
+    : undefined;
+  return new ProviderError(provider, response.status, code, `${provider} answered HTTP ${response.status}${code ? ` (${code})` : ''}`, {
+    retryAfterSeconds: retryAfterSeconds(response.headers),
+  });
+}
+
+/** The client hooks receive: a non-2xx answer throws ProviderError. */
+export function createProviderHttp(provider: string): ProviderHttp {
+  return {
+    async json<T>(url: string, init?: { method?: string; headers?: Record<string, string>; body?: unknown; form?: Record<string, string> }) {
+      const response = await providerRequest(provider, url, init);
+      if (response.status < 200 || response.status >= 300) throw providerErrorOf(provider, response);
+      return response.body as T;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Disconnecting: revoke at the provider (a failure is recorded, not fatal), forget the credentials and the
+// data key (cached data becomes unreadable), purge the cache, record it. Idempotent.
+import type { Config } from '../../config.js';
+import { getConnector } from '../../connectors/index.js';
+import { AppError, ProviderError } from '../../errors.js';
+import { widgetCachePrefix } from '../../lib/kv-keys.js';
+import type { KeyValueStore } from '../../lib/kv/kv.js';
+import type { Logger } from '../../lib/logger.js';
+import type { AuditRepo } from '../audit/audit.repo.js';
+import { revokeAtProvider } from '../oauth/revoke.js';
+import type { ConnectionRepo } from './connection.repo.js';
+import { toConnectionView } from './connection.service.js';
+import type { ConnectionView } from './connection.schemas.js';
+import type { CredentialSealer } from './credentials.js';
+
+export function createDisconnectService(deps: {
+  config: Pick<Config, 'providers'>;
+  connectionRepo: ConnectionRepo;
+  auditRepo: AuditRepo;
+  sealer: CredentialSealer;
+  kv: KeyValueStore;
+  logger: Logger;
+}) {
+  async function revoke(row: NonNullable<Awaited<ReturnType<ConnectionRepo['findById']>>>): Promise<string | undefined> {
+    const connector = getConnector(row.integration);
+    if (!connector || !row.credentials) return undefined;
+    try {
+      const stored = deps.sealer.open(row.id, row.credentials);
+      if (stored.type !== 'oauth2') return undefined;
+      await revokeAtProvider({
+        connector,
+        providerEnv: deps.config.providers[connector.slug]!,
+        tokens: stored.tokens,
+        metadata: row.metadata as Record<string, string>,
+        accountId: row.externalAccountId,
+      });
+      return undefined;
+    } catch (error) {
+      const code = error instanceof ProviderError ? (error.providerCode ?? `http_${error.status}`) : 'revoke_error';
+      deps.logger.warn({ connectionId: row.id, slug: row.integration, code }, 'revoke at provider failed');
+      return code;
+    }
+  }
+
+  return {
+    async disconnect(workspaceId: string, connectionId: string, actor: string): Promise<ConnectionView> {
+      const row = await deps.connectionRepo.findInWorkspace(workspaceId, connectionId);
+      if (!row) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
+      if (row.status === 'disconnected' && !row.credentials) return toConnectionView(row);
+
+      const revokeError = await revoke(row);
+      if (revokeError) {
+        await deps.auditRepo.record({ workspaceId, connectionId, integration: row.integration, action: 'revoke_failed', actor, detail: { error: revokeError } });
+      }
+      // Bumping the version makes any refresh in flight lose its compare-and-set instead of resurrecting tokens.
+      const updated = await deps.connectionRepo.writeCredentials(row.id, {
+        credentials: null,
+        credentialsKeyId: null,
+        dataKey: null,
+        status: 'disconnected',
+        disconnectedAt: new Date(),
+        nextRefreshAt: null,
+        accessExpiresAt: null,
+        lastError: revokeError ? `revoke_failed: ${revokeError}` : null,
+      });
+      await deps.kv.delByPrefix(widgetCachePrefix(row.id));
+      await deps.auditRepo.record({ workspaceId, connectionId, integration: row.integration, action: 'disconnected', actor, detail: { revoked: !revokeError } });
+      return toConnectionView(updated);
+    },
+  };
+}
+
+export type DisconnectService = ReturnType<typeof createDisconnectService>;
