@@ -9,7 +9,7 @@ import type { Deps } from './deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { createInboundRateLimiter } from './http/rate-limit.js';
 import { guardWorkspaceRoutes } from './http/workspace-auth.js';
-import { newId } from './lib/ids.js';
+import { randomUUID } from 'node:crypto';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { connectionRoutes } from './modules/connections/connection.routes.js';
 import { connectRoutes, oauthBrowserRoutes } from './modules/oauth/oauth.routes.js';
@@ -26,7 +26,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // Keep a caller's request id when it is well-formed, so logs join across services.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('request');
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID()}`;
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,

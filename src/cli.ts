@@ -4,6 +4,9 @@ import { boot } from './boot.js';
 import { createDatabase } from './db/database.js';
 import { runMigrations } from './db/migrate.js';
 import { ADMIN_SCOPE, mintToken } from './modules/auth/auth.service.js';
+import { createKeyRotation } from './modules/vault/key-rotation.service.js';
+import { createKeyRing } from './modules/vault/keyring.js';
+import { createVault } from './modules/vault/vault.service.js';
 
 const USAGE = `Usage: hub <command> [options]
 
@@ -12,6 +15,10 @@ Commands:
         Print a development bearer token (HS256, signed with AUTH_JWT_SECRET).
   migrate
         Apply the database migrations (also done at every start).
+  keys rotate [--batch-size <n>]
+        Re-encrypt every connection's credentials and data key under TOKEN_ENCRYPTION_KEY. Keep the old
+        key in TOKEN_ENCRYPTION_KEYS_PREVIOUS until this reports 0 failed and 0 skipped. Safe while the hub
+        runs; run it again to resume.
 `;
 
 async function token(args: string[]) {
@@ -54,10 +61,27 @@ async function migrate() {
   }
 }
 
+async function rotateKeys(args: string[]) {
+  const { values } = parseArgs({ args, options: { 'batch-size': { type: 'string', default: '200' } } });
+  const { config, logger } = boot(process.env, { logToStderr: true });
+  if (!config.encryption.currentKey) throw new Error('TOKEN_ENCRYPTION_KEY is not set.');
+  const vault = createVault({ keyRing: createKeyRing({ currentKey: config.encryption.currentKey, previousKeys: config.encryption.previousKeys }) });
+  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await runMigrations(database);
+    const result = await createKeyRotation({ db: database.db, vault, logger }).rotateAll({ batchSize: Number(values['batch-size']) });
+    process.stdout.write(`key ${vault.currentKeyId}: ${result.rotated} rotated, ${result.skipped} skipped, ${result.failed} failed\n`);
+    if (result.failed > 0 || result.skipped > 0) process.exitCode = 1;
+  } finally {
+    await database.close();
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'token') await token(rest);
   else if (command === 'migrate') await migrate();
+  else if (command === 'keys' && rest[0] === 'rotate') await rotateKeys(rest.slice(1));
   else {
     process.stderr.write(USAGE);
     process.exit(command && command !== 'help' && command !== '--help' ? 2 : 0);

@@ -59,7 +59,12 @@ export interface DepsOverrides {
 export async function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<Deps> {
   const database =
     overrides.database ??
-    (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+    (await createDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      onPoolError: (err) => logger.warn({ err }, 'idle database client failed'),
+    }));
   await runMigrations(database);
   const store = overrides.kv ? { kv: overrides.kv, redis: undefined } : createKeyValueStore({ redisUrl: config.redisUrl, onError: (err) => logger.error({ err }, 'key-value store error') });
   const jobs = createJobQueue({ database, logger });

@@ -9,12 +9,13 @@ const { config, logger } = boot();
 const deps = await createDeps(config, logger);
 const app = await buildApp(deps);
 
+await app.listen({ port: config.port, host: config.host });
+// Every instance sends jobs; only worker instances run them. Started after listen: readiness does not wait on it.
+await deps.jobs.start();
 if (config.runWorkers) {
-  await deps.jobs.start();
   await registerJobHandlers(deps.jobs, deps);
   deps.refreshScheduler.start();
 }
-await app.listen({ port: config.port, host: config.host });
 logger.info({ url: config.publicUrl, workers: config.runWorkers, database: deps.database.kind, kv: deps.kv.kind }, 'hub ready');
 
 onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {

@@ -8,7 +8,6 @@ export const ID_PREFIXES = {
   syncRun: 'sync',
   webhookEvent: 'whe',
   auditEvent: 'aud',
-  request: 'req',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -31,7 +31,24 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
     : new TextEncoder().encode(jwtSecret);
   const algorithms = jwksUrl ? ASYMMETRIC_ALGS : ['HS256'];
 
+  // Verified tokens are remembered until they expire: a dashboard sends the same token many times, and
+  // verification (WebCrypto HMAC or a JWKS signature) costs more than the rest of a cached read.
+  const verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
+  const MAX_REMEMBERED = 10_000;
+
   async function verify(token: string): Promise<JWTPayload> {
+    const known = verified.get(token);
+    if (known) {
+      if (known.expiresAtMs > Date.now()) return known.payload;
+      verified.delete(token);
+    }
+    const payload = await verifyUncached(token);
+    if (verified.size >= MAX_REMEMBERED) verified.delete(verified.keys().next().value!);
+    verified.set(token, { payload, expiresAtMs: (payload.exp ?? 0) * 1000 });
+    return payload;
+  }
+
+  async function verifyUncached(token: string): Promise<JWTPayload> {
     try {
       const options = { audience, issuer, algorithms, requiredClaims: ['exp'], clockTolerance: 30 };
       const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);

@@ -8,6 +8,7 @@ import type { KeyValueStore } from '../../lib/kv/kv.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AuditRepo } from '../audit/audit.repo.js';
 import { revokeAtProvider } from '../oauth/revoke.js';
+import { isVaultError } from '../vault/vault-error.js';
 import type { ConnectionRepo } from './connection.repo.js';
 import { toConnectionView } from './connection.service.js';
 import type { ConnectionView } from './connection.schemas.js';
@@ -36,7 +37,10 @@ export function createDisconnectService(deps: {
       });
       return undefined;
     } catch (error) {
-      const code = error instanceof ProviderError ? (error.providerCode ?? `http_${error.status}`) : 'revoke_error';
+      const code =
+        error instanceof ProviderError ? (error.providerCode ?? `http_${error.status}`)
+        : isVaultError(error) ? 'credentials_unreadable'
+        : 'revoke_error';
       deps.logger.warn({ connectionId: row.id, slug: row.integration, code }, 'revoke at provider failed');
       return code;
     }

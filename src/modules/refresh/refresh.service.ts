@@ -15,6 +15,7 @@ import { refreshTimeFor } from '../connections/connection-store.service.js';
 import type { ConnectionRepo } from '../connections/connection.repo.js';
 import type { CredentialSealer } from '../connections/credentials.js';
 import { isDeadGrant, isTransient, mergeRefreshed, refreshGrant } from '../oauth/token-client.js';
+import { isVaultError } from '../vault/vault-error.js';
 import { refreshRetryDelayMs } from './refresh-backoff.js';
 
 export type RefreshOutcome =
@@ -24,7 +25,8 @@ export type RefreshOutcome =
   | 'not_refreshable'
   | 'needs_reauth'
   | 'retry_scheduled'
-  | 'conflict';
+  | 'conflict'
+  | 'credentials_unreadable';
 
 export interface RefreshDeps {
   config: Pick<Config, 'providers' | 'refreshAheadSeconds'>;
@@ -62,7 +64,20 @@ export function createRefreshService(deps: RefreshDeps) {
 
     const connector = getConnector(current.integration);
     const oauth = connector && oauth2Of(connector);
-    const stored = deps.sealer.open(current.id, current.credentials);
+    let stored;
+    try {
+      stored = deps.sealer.open(current.id, current.credentials);
+    } catch (error) {
+      if (!isVaultError(error)) throw error;
+      // Fail closed: a ciphertext that does not open is never guessed at; the user must reconnect.
+      await deps.connectionRepo.updateIfVersion(current.id, current.credentialsVersion, {
+        status: 'needs_reauth',
+        nextRefreshAt: null,
+        lastError: `credentials_unreadable: ${error.reason}`,
+      });
+      deps.logger.error({ connectionId: current.id, reason: error.reason }, 'credentials do not decrypt');
+      return 'credentials_unreadable';
+    }
     if (!connector || !oauth || stored.type !== 'oauth2' || !stored.tokens.refreshToken) {
       await deps.connectionRepo.updateIfVersion(current.id, current.credentialsVersion, { nextRefreshAt: null });
       return 'not_refreshable';
