@@ -42,6 +42,8 @@ export interface FakeOAuthOptions {
   callbackExtras?(grant: FakeGrant): Record<string, string>;
   /** Facts stored on each new grant (account ids…), for the API routes. */
   grantExtra?(): Record<string, unknown>;
+  /** Whether presenting a rotated-out refresh token revokes the grant (default true; Microsoft does not). */
+  reuseDetection?: boolean;
   /** How the revoke endpoint authenticates the client and names the token. */
   revokeAuth?: 'basic' | 'body' | 'bearer' | 'none';
 }
@@ -195,7 +197,7 @@ export async function startFakeOAuthProvider(
         const token = body.refresh_token ?? '';
         const grant = [...grants.values()].find((g) => g.refreshToken === token || g.retiredRefreshTokens.includes(token));
         if (!grant || grant.revoked) return sendError(reply, 400, 'invalid_grant', 'unknown or revoked refresh token');
-        if (grant.refreshToken !== token) {
+        if (grant.refreshToken !== token && options.reuseDetection !== false) {
           // Reuse of a rotated-out refresh token: the whole grant is revoked.
           grant.revoked = true;
           return sendError(reply, 400, 'invalid_grant', 'refresh token reused');

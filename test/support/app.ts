@@ -41,6 +41,8 @@ export class LogCapture extends Writable {
 
 export interface TestApp {
   app: FastifyInstance;
+  /** The environment the app was configured from (for child processes that must share its keys). */
+  env: Record<string, string>;
   deps: Deps;
   config: Config;
   logs: LogCapture;
@@ -55,7 +57,8 @@ export interface TestApp {
  * app's conventions on a body route, for instance); call `await app.ready()` or inject (which readies it).
  */
 export async function buildTestApp(envOverrides: Record<string, string> = {}): Promise<TestApp> {
-  const config = parseConfig(testEnv(envOverrides));
+  const env = testEnv(envOverrides);
+  const config = parseConfig(env);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
   const database = await openTestDatabase();
@@ -63,6 +66,7 @@ export async function buildTestApp(envOverrides: Record<string, string> = {}): P
   const app = await buildApp(deps);
   return {
     app,
+    env,
     deps,
     config,
     logs,
