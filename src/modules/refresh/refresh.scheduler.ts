@@ -50,7 +50,7 @@ export function createRefreshScheduler(
     }
   }
 
-  function schedule() {
+  function schedule(delayMs = intervalMs) {
     if (stopped) return;
     timer = setTimeout(() => {
       running = scanOnce()
@@ -60,7 +60,7 @@ export function createRefreshScheduler(
           running = undefined;
           schedule();
         });
-    }, intervalMs);
+    }, delayMs);
     timer.unref();
   }
 
@@ -69,7 +69,7 @@ export function createRefreshScheduler(
     start() {
       if (!stopped) return;
       stopped = false;
-      schedule();
+      schedule(0);
     },
     /** Stops scanning and waits for the scan in progress. */
     async stop() {
