@@ -124,6 +124,17 @@ describe('connect input', () => {
     expect(res.json().code).toBe('integration_not_configured');
     expect((await startConnect(t, { workspaceId: ws, slug: 'myspace' })).json().code).toBe('integration_not_found');
   });
+
+  it('accepts a connect without any body, and refuses unknown body fields', async () => {
+    const ws = t.newWorkspace();
+    const headers = { authorization: `Bearer ${await t.token({ workspaces: [ws] })}` };
+    const bare = await t.app.inject({ method: 'POST', url: `/workspaces/${ws}/integrations/google-calendar/connect`, headers });
+    expect(bare.statusCode).toBe(200);
+    expect(bare.json().authorizationUrl).toMatch(/\/oauth\/authorize\//);
+    const odd = await t.app.inject({ method: 'POST', url: `/workspaces/${ws}/integrations/google-calendar/connect`, headers, payload: { redirect: 'https://evil.example.com' } });
+    expect(odd.statusCode).toBe(400);
+    expect(odd.json().code).toBe('validation_failed');
+  });
 });
 
 describe('workspaces and ciphertexts', () => {

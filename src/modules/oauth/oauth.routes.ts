@@ -32,7 +32,7 @@ export function connectRoutes(deps: Pick<Deps, 'connect'>) {
         summary: 'Start connecting an integration (OAuth URL, or an API key checked and stored)',
         security: [{ bearer: [] }],
         params: workspaceParams.extend({ slug: z.string().min(1).max(64) }),
-        body: connectBody.optional(),
+        body: connectBody.nullish(),
         response: { 200: connectStarted, 201: connectionResponse },
       },
     }, async (request, reply) => {
@@ -40,7 +40,7 @@ export function connectRoutes(deps: Pick<Deps, 'connect'>) {
         workspaceId: request.params.workspaceId,
         slug: request.params.slug,
         actor: `user:${request.principal!.subject}`,
-        ...request.body,
+        ...(request.body ?? {}),
       });
       if (result.kind === 'apiKey') return reply.code(201).send({ integration: result.integration });
       return reply.code(200).send({ authorizationUrl: result.authorizationUrl, state: result.state, expiresAt: result.expiresAt });
