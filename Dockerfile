@@ -20,7 +20,8 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
 
 # ---- build: TypeScript to dist/, migrations copied beside it ----
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN pnpm build
 
