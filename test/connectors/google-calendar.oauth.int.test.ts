@@ -104,3 +104,20 @@ describe('Google Calendar OAuth', () => {
     expect(fake.calls.revokes).toBe(revokes + 1);
   });
 });
+
+describe('credentials for use', () => {
+  it('refreshes on demand a token about to expire, and returns the fresh one', async () => {
+    const ws = t.newWorkspace();
+    const { integrationId } = await connectViaOAuth(t, { workspaceId: ws, slug: 'google-calendar' });
+    const grant = [...fake.grants.values()].at(-1)!;
+    const fresh = await t.deps.refresh.credentialsForUse(integrationId);
+    expect(fresh).toMatchObject({ type: 'oauth2', tokens: { accessToken: grant.accessToken } });
+    const before = fake.calls.refreshes;
+    // The token now expires in 30 s: a caller must not get it without a refresh.
+    await t.deps.database.db.update(connections).set({ accessExpiresAt: new Date(Date.now() + 30_000) }).where(eq(connections.id, integrationId));
+    const renewed = await t.deps.refresh.credentialsForUse(integrationId);
+    expect(fake.calls.refreshes).toBe(before + 1);
+    expect(renewed).toMatchObject({ type: 'oauth2', tokens: { accessToken: grant.accessToken } });
+    expect(fake.grantOfAccessToken(renewed?.type === 'oauth2' ? renewed.tokens.accessToken : undefined)).toBeDefined();
+  });
+});

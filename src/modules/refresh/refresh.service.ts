@@ -13,7 +13,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { AuditRepo } from '../audit/audit.repo.js';
 import { refreshTimeFor } from '../connections/connection-store.service.js';
 import type { ConnectionRepo } from '../connections/connection.repo.js';
-import type { CredentialSealer } from '../connections/credentials.js';
+import type { CredentialSealer, StoredCredentials } from '../connections/credentials.js';
 import { isDeadGrant, isTransient, mergeRefreshed, refreshGrant } from '../oauth/token-client.js';
 import { isVaultError } from '../vault/vault-error.js';
 import { refreshRetryDelayMs } from './refresh-backoff.js';
@@ -183,7 +183,26 @@ export function createRefreshService(deps: RefreshDeps) {
     }
   }
 
+  /** Seconds before expiry at which a caller about to use a token refreshes it first. */
+  const USE_MARGIN_MS = 60_000;
+
   return {
+    /**
+     * The connection's credentials, ready to use: an OAuth token that expires within a minute is refreshed
+     * first (on demand, through the same single flight and lock). Only callers that talk to the provider use this.
+     */
+    async credentialsForUse(connectionId: string): Promise<StoredCredentials | undefined> {
+      let row = await deps.connectionRepo.findById(connectionId);
+      if (!row?.credentials || row.status === 'needs_reauth' || row.status === 'disconnected') return undefined;
+      if (row.accessExpiresAt && row.accessExpiresAt.getTime() - Date.now() <= USE_MARGIN_MS) {
+        await this.refresh(connectionId, { force: true });
+        row = await deps.connectionRepo.findById(connectionId);
+        if (!row?.credentials || row.status === 'needs_reauth' || row.status === 'disconnected') return undefined;
+        if (row.accessExpiresAt && row.accessExpiresAt.getTime() <= Date.now()) return undefined;
+      }
+      return deps.sealer.open(row.id, row.credentials);
+    },
+
     /** Refreshes the connection's tokens if they are due (or always, with force); one call per connection at a time. */
     refresh(connectionId: string, options: { force?: boolean } = {}): Promise<RefreshOutcome> {
       const running = inFlight.get(connectionId);
