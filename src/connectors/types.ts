@@ -112,13 +112,44 @@ export interface ConnectorApi {
   rateLimit: RateLimitHint;
 }
 
-export interface WidgetDefinition {
+/**
+ * The provider API for one connection, as a widget sees it: authenticated, rate limited per connection,
+ * retried on transient failures, and refreshed once on a 401. Paths are relative to the API base URL
+ * (absolute URLs are allowed only on the same origin).
+ */
+export interface ProviderApi {
+  get<T = unknown>(path: string, options?: ApiRequestOptions): Promise<T>;
+  post<T = unknown>(path: string, body: unknown, options?: ApiRequestOptions): Promise<T>;
+  /** The whole answer, for pagination by headers (GitHub `Link`). */
+  request(method: 'GET' | 'POST', path: string, options?: ApiRequestOptions & { body?: unknown }): Promise<{ status: number; headers: Headers; body: unknown }>;
+}
+
+export interface ApiRequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+}
+
+export interface WidgetContext<P> {
+  params: P;
+  api: ProviderApi;
+  /** The connection's non-secret metadata (cloudId, realmId, tenantId, site …). */
+  metadata: Record<string, string>;
+  now: Date;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each widget narrows P with its params schema
+export interface WidgetDefinition<P = any> {
   title: string;
   description: string;
   kind: 'metric' | 'list' | 'timeseries' | 'table';
+  /** How long a fetched value stays fresh in the cache. */
   ttlSeconds: number;
+  /** Provider scopes the widget needs (checked against the connection's granted scopes). */
   scopes: string[];
-  params: z.ZodType;
+  /** The widget's query parameters; parsed from the query string, so coerce numbers and booleans. */
+  params: z.ZodType<P>;
+  /** Fetches from the provider and answers the kind's shape (validated by the hub). Follows pagination to a stated bound. */
+  fetch(ctx: WidgetContext<P>): Promise<unknown>;
 }
 
 export interface ConnectorDefinition {
@@ -139,6 +170,9 @@ export interface ConnectorDefinition {
   /** Provider code for what data cannot say: token-response quirks, account lookup, revocation, key checks. */
   hooks?: ConnectorHooks;
 }
+
+/** What a connection's sealed credentials hold: OAuth tokens or API-key fields. */
+export type ApiCredentials = { type: 'oauth2'; tokens: TokenSet } | { type: 'apiKey'; fields: Record<string, string> };
 
 /** Tokens as the hub keeps them: only ever inside the vault's ciphertext. */
 export interface TokenSet {
@@ -216,6 +250,11 @@ export interface ConnectorHooks {
   revoke?(ctx: RevokeContext): Promise<void>;
   /** Checks an API key with the provider and names its account; throws ProviderError when rejected. */
   verifyApiKey?(ctx: ApiKeyContext): Promise<ConnectedAccount>;
+  /**
+   * Headers that authenticate API calls for a connection (default: `Authorization: Bearer <access token>`),
+   * plus fixed ones the API requires (Notion-Version, Xero-tenant-id, GitHub's API version …).
+   */
+  apiHeaders?(credentials: ApiCredentials, metadata: Record<string, string>): Record<string, string>;
 }
 
 /** Identity function that checks a connector definition against the type. */

@@ -57,13 +57,28 @@ export async function providerRequest(
   return { status: response.status, headers: response.headers, body: parseBody(response.headers.get('content-type') ?? '', text) };
 }
 
-function retryAfterSeconds(headers: Headers): number | undefined {
+/**
+ * How long the provider asks us to wait: `Retry-After` (seconds or a date), else an exhausted quota's reset
+ * (`x-ratelimit-remaining: 0` + `x-ratelimit-reset` epoch seconds — GitHub; `RateLimit-Reset` — GitLab, IETF
+ * draft), else Xero's per-minute quota (`X-MinLimit-Remaining: 0` → the next minute).
+ */
+export function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
   const value = headers.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  if (value) {
+    const seconds = Number(value);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds);
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - now) / 1000));
+  }
+  const remaining = headers.get('x-ratelimit-remaining') ?? headers.get('ratelimit-remaining');
+  const reset = headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset');
+  if (remaining === '0' && reset && Number.isFinite(Number(reset))) {
+    const n = Number(reset);
+    // Epoch seconds when large, a delta in seconds otherwise.
+    return n > 1_000_000_000 ? Math.max(0, Math.ceil(n - now / 1000)) : Math.max(0, n);
+  }
+  if (headers.get('x-minlimit-remaining') === '0') return 60;
+  return undefined;
 }
 
 /** The ProviderError for a non-2xx answer: status and the provider's error code only. */

@@ -1,10 +1,8 @@
 // What a connection's ciphertext holds, and the only place connections seal or open it (through the vault).
-import type { TokenSet } from '../../connectors/types.js';
+import type { ApiCredentials } from '../../connectors/types.js';
 import type { Vault } from '../vault/vault.service.js';
 
-export type StoredCredentials =
-  | { type: 'oauth2'; tokens: TokenSet }
-  | { type: 'apiKey'; fields: Record<string, string> };
+export type StoredCredentials = ApiCredentials;
 
 export function createCredentialSealer(deps: { vault: Vault }) {
   return {
