@@ -21,6 +21,10 @@ import { createDisconnectService, type DisconnectService } from './modules/conne
 import { createRefreshScheduler, type RefreshScheduler } from './modules/refresh/refresh.scheduler.js';
 import { createRefreshService, type RefreshService } from './modules/refresh/refresh.service.js';
 import { createKeyRing } from './modules/vault/keyring.js';
+import { createOutboundLimiter } from './modules/widgets/outbound-limiter.js';
+import { createProviderApiFactory } from './modules/widgets/provider-api.js';
+import { createWidgetCache, type WidgetCache } from './modules/widgets/widget-cache.js';
+import { createWidgetService, type WidgetService } from './modules/widgets/widget.service.js';
 import { createVault, type Vault } from './modules/vault/vault.service.js';
 import { createConnectionService, type ConnectionService } from './modules/connections/connection.service.js';
 
@@ -46,6 +50,8 @@ export interface Deps {
   disconnect: DisconnectService;
   refresh: RefreshService;
   refreshScheduler: RefreshScheduler;
+  widgets: WidgetService;
+  widgetCache: WidgetCache;
   /** Closes what createDeps opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -80,6 +86,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const oauthStates = createOAuthStateStore({ kv: store.kv });
   const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger });
   const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger });
+  const widgetCache = createWidgetCache({ kv: store.kv });
   const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds });
 
   return {
@@ -103,6 +110,15 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     disconnect: createDisconnectService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger }),
     refresh,
     refreshScheduler,
+    widgetCache,
+    widgets: createWidgetService({
+      connectionRepo,
+      vault,
+      cache: widgetCache,
+      api: createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) }),
+      kv: store.kv,
+      logger,
+    }),
     async close() {
       await refreshScheduler.stop();
       await jobs.stop();

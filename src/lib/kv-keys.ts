@@ -19,6 +19,8 @@ export const KV_TTL_MS = {
   /** A manual sync marker (de-duplicates syncs while one is pending): the upper bound of one sync, so a
    *  crashed worker does not block manual syncs for longer than that. */
   syncPending: 10 * 60_000,
+  /** At most one forced provider fetch per widget key in this window. */
+  widgetForcedRefresh: 10_000,
 } as const satisfies Record<string, number>;
 
 export type RateLimitKind = 'inbound-token' | 'inbound-ip' | 'outbound';
@@ -61,6 +63,11 @@ export function widgetCachePrefix(connectionId: string): string {
 /** Lock held by the one instance fetching a widget cache key from the provider. */
 export function widgetFetchLock(connectionId: string, widgetId: string, paramsHash: string): string {
   return `${ROOT}:wf:${part(connectionId)}:${part(widgetId)}:${part(paramsHash)}`;
+}
+
+/** Marks a recent forced provider fetch (`?refresh=true`) of one widget key, so forcing is rate limited. */
+export function widgetForcedRefresh(connectionId: string, widgetId: string, paramsHash: string): string {
+  return `${ROOT}:wr:${part(connectionId)}:${part(widgetId)}:${part(paramsHash)}`;
 }
 
 /** Key prefix handed to rate-limiter-flexible, which appends `:<key>` itself. */

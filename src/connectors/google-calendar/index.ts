@@ -1,6 +1,7 @@
 // Google Calendar: the executive's meetings and meeting load, read-only.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 const scope = (name: string) => `https://www.googleapis.com/auth/${name}`;
 
@@ -49,6 +50,6 @@ export const connector = defineConnector({
     // 600 requests per minute per user per project.
     rateLimit: { points: 600, windowSeconds: 60 },
   },
-  widgets: {},
+  widgets,
   hooks,
 });

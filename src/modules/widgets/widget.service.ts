@@ -1,0 +1,147 @@
+// Widget data: cache hit → answer; stale → answer and revalidate in the background; miss → one provider fetch
+// per key across instances; provider failing → last good value marked stale. Output validated by kind.
+import { getConnector } from '../../connectors/index.js';
+import type { ConnectorDefinition, WidgetDefinition } from '../../connectors/types.js';
+import type { ConnectionRow } from '../../db/schema.js';
+import { AppError } from '../../errors.js';
+import { KV_TTL_MS, widgetForcedRefresh } from '../../lib/kv-keys.js';
+import type { KeyValueStore } from '../../lib/kv/kv.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ConnectionRepo } from '../connections/connection.repo.js';
+import type { Vault } from '../vault/vault.service.js';
+import { toAppError, type ProviderApiFactory } from './provider-api.js';
+import { hashParams, type CachedValue, type CacheSlot, type WidgetCache } from './widget-cache.js';
+import { WIDGET_DATA } from './widget-data.js';
+
+export interface WidgetAnswer {
+  widgetId: string;
+  integrationId: string;
+  kind: WidgetDefinition['kind'];
+  data: unknown;
+  fetchedAt: string;
+  expiresAt: string;
+  stale: boolean;
+  source: 'cache' | 'provider';
+}
+
+export interface WidgetServiceDeps {
+  connectionRepo: Pick<ConnectionRepo, 'findInWorkspace' | 'findById'>;
+  vault: Pick<Vault, 'unwrapDataKey'>;
+  cache: WidgetCache;
+  api: ProviderApiFactory;
+  kv: KeyValueStore;
+  logger: Logger;
+  /** Told of every read, so syncs know which widgets to keep warm. */
+  onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string) => void;
+}
+
+interface Resolved {
+  row: ConnectionRow;
+  connector: ConnectorDefinition;
+  widget: WidgetDefinition;
+  params: unknown;
+  slot: CacheSlot;
+}
+
+export function createWidgetService(deps: WidgetServiceDeps) {
+  function parseParams(widget: WidgetDefinition, query: Record<string, unknown>) {
+    const parsed = widget.params.safeParse(query);
+    if (!parsed.success) {
+      throw new AppError('validation_failed', 'The widget parameters are not valid.', {
+        fields: parsed.error.issues.map((i) => ({ path: ['querystring', ...i.path.map(String)].join('.'), message: i.message })),
+      });
+    }
+    return parsed.data;
+  }
+
+  function resolve(row: ConnectionRow, widgetId: string, query: Record<string, unknown>): Resolved {
+    const connector = getConnector(row.integration);
+    const widget = connector?.widgets[widgetId];
+    if (!connector || !widget) throw new AppError('widget_not_found', `${row.integration} has no widget '${widgetId}'.`);
+    if (row.status === 'needs_reauth') throw new AppError('reauth_required', `The ${connector.name} connection needs to be reconnected.`);
+    if (row.status === 'disconnected' || !row.dataKey) throw new AppError('connection_inactive', `The ${connector.name} connection is disconnected.`);
+    const missing = connector.auth.type === 'oauth2' ? widget.scopes.filter((s) => !row.scopes.includes(s)) : [];
+    if (missing.length) throw new AppError('insufficient_scope', `This widget needs the scopes ${missing.join(', ')}; reconnect with them.`);
+    const params = parseParams(widget, query);
+    const paramsHash = hashParams(params);
+    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey: deps.vault.unwrapDataKey(row.id, row.dataKey) };
+    return { row, connector, widget, params, slot };
+  }
+
+  function loaderFor(r: Resolved) {
+    return async (): Promise<CachedValue> => {
+      const now = new Date();
+      const api = deps.api.forConnection(r.connector, { id: r.row.id, metadata: r.row.metadata as Record<string, string> });
+      const raw = await r.widget.fetch({ params: r.params, api, metadata: r.row.metadata as Record<string, string>, now });
+      const checked = WIDGET_DATA[r.widget.kind].safeParse(raw);
+      if (!checked.success) {
+        deps.logger.error({ slug: r.connector.slug, widgetId: r.slot.widgetId, issues: checked.error.issues.slice(0, 5) }, 'widget output does not match its kind');
+        throw new AppError('provider_error', `${r.connector.name} answered data the widget could not read.`);
+      }
+      return { data: checked.data, fetchedAt: now.toISOString(), freshUntil: new Date(now.getTime() + r.widget.ttlSeconds * 1000).toISOString() };
+    };
+  }
+
+  const answer = (r: Resolved, value: CachedValue, source: WidgetAnswer['source'], stale: boolean): WidgetAnswer => ({
+    widgetId: r.slot.widgetId,
+    integrationId: r.row.id,
+    kind: r.widget.kind,
+    data: value.data,
+    fetchedAt: value.fetchedAt,
+    expiresAt: value.freshUntil,
+    stale,
+    source,
+  });
+
+  async function fromProvider(r: Resolved, cached: CachedValue | undefined): Promise<WidgetAnswer> {
+    try {
+      const value = await deps.cache.fetch(r.slot, loaderFor(r), cached?.fetchedAt);
+      return answer(r, value, 'provider', false);
+    } catch (error) {
+      // Stale-if-error: the provider is failing, the last good value is better than nothing.
+      if (cached) {
+        deps.logger.warn({ slug: r.connector.slug, widgetId: r.slot.widgetId, err: error instanceof Error ? error.message : error }, 'serving stale widget data');
+        return answer(r, cached, 'cache', true);
+      }
+      throw toAppError(error, r.connector.name);
+    }
+  }
+
+  /** Whether a forced fetch of this key is allowed now (at most one per window across instances). */
+  async function mayForce(slot: CacheSlot): Promise<boolean> {
+    return deps.kv.acquire(widgetForcedRefresh(slot.connectionId, slot.widgetId, slot.paramsHash), '1', KV_TTL_MS.widgetForcedRefresh);
+  }
+
+  return {
+    async getData(workspaceId: string, connectionId: string, widgetId: string, query: Record<string, unknown>, options: { refresh?: boolean } = {}): Promise<WidgetAnswer> {
+      const row = await deps.connectionRepo.findInWorkspace(workspaceId, connectionId);
+      if (!row) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
+      const r = resolve(row, widgetId, query);
+      deps.onRead?.(row, widgetId, r.params, r.slot.paramsHash);
+      const cached = await deps.cache.read(r.slot);
+      if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
+      if (!cached) return fromProvider(r, undefined);
+      if (Date.parse(cached.freshUntil) > Date.now()) return answer(r, cached, 'cache', false);
+      // Stale: answer now, revalidate in the background (shared with any other caller doing the same).
+      void deps.cache.fetch(r.slot, loaderFor(r), cached.fetchedAt).catch((error: unknown) =>
+        deps.logger.warn({ slug: r.connector.slug, widgetId, err: error instanceof Error ? error.message : error }, 'background revalidation failed'),
+      );
+      return answer(r, cached, 'cache', true);
+    },
+
+    /** Fetches from the provider whatever the cache holds (sync jobs). Throws the mapped AppError on failure. */
+    async refreshWidget(connectionId: string, widgetId: string, params: Record<string, unknown>): Promise<void> {
+      const row = await deps.connectionRepo.findById(connectionId);
+      if (!row) throw new AppError('connection_not_found', `No integration ${connectionId}.`);
+      const r = resolve(row, widgetId, params);
+      const cached = await deps.cache.read(r.slot);
+      try {
+        await deps.cache.fetch(r.slot, loaderFor(r), cached?.fetchedAt);
+      } catch (error) {
+        throw toAppError(error, r.connector.name);
+      }
+    },
+  };
+}
+
+export type WidgetService = ReturnType<typeof createWidgetService>;
