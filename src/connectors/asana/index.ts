@@ -1,5 +1,6 @@
 // Asana: project progress, overdue work and goals.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'asana',
@@ -53,4 +54,5 @@ export const connector = defineConnector({
     rateLimit: { points: 150, windowSeconds: 60 },
   },
   widgets: {},
+  hooks,
 });

@@ -1,5 +1,7 @@
 // Microsoft Teams through Microsoft Graph: teams, chats and the Outlook/Teams calendar.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
+import { AVAILABLE_SCOPES, DEFAULT_SCOPES } from './scopes.js';
 
 export const connector = defineConnector({
   slug: 'microsoft-teams',
@@ -14,26 +16,8 @@ export const connector = defineConnector({
     tokenUrl: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
     // Entra has no per-app revocation endpoint (revokeSignInSessions ends every app's sessions): none here.
     scopes: {
-      // offline_access is what yields a refresh token.
-      default: ['offline_access', 'User.Read', 'Team.ReadBasic.All', 'Calendars.Read', 'Chat.ReadBasic'],
-      available: [
-        'offline_access',
-        'User.Read',
-        'Team.ReadBasic.All',
-        'Calendars.Read',
-        'Chat.ReadBasic',
-        'Chat.Read',
-        'Channel.ReadBasic.All',
-        'ChannelMessage.Read.All',
-        'TeamMember.Read.All',
-        'OnlineMeetings.Read',
-        'Presence.Read',
-        'Presence.Read.All',
-        'Reports.Read.All',
-        'openid',
-        'profile',
-        'email',
-      ],
+      default: DEFAULT_SCOPES,
+      available: AVAILABLE_SCOPES,
       // Space only: comma-separated scopes fail on refresh for work and school accounts.
       separator: ' ',
     },
@@ -56,4 +40,5 @@ export const connector = defineConnector({
     MICROSOFT_TENANT: 'Entra tenant in the authorize and token URLs: common (default), organizations, consumers or a tenant id.',
   },
   widgets: {},
+  hooks,
 });

@@ -1,5 +1,6 @@
 // Notion: recently edited pages and database-backed trackers of a workspace (public connection).
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'notion',
@@ -33,4 +34,5 @@ export const connector = defineConnector({
     NOTION_WEBHOOK_VERIFICATION_TOKEN: 'verification_token of the Notion webhook subscription: verifies X-Notion-Signature.',
   },
   widgets: {},
+  hooks,
 });

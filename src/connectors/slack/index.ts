@@ -1,5 +1,6 @@
 // Slack: workspace size, channels and activity for every executive, through a bot token (OAuth v2).
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'slack',
@@ -57,4 +58,5 @@ export const connector = defineConnector({
     SLACK_SIGNING_SECRET: 'Signing secret of the Slack app: verifies Events API deliveries (X-Slack-Signature).',
   },
   widgets: {},
+  hooks,
 });

@@ -1,0 +1,32 @@
+// Slack provider code: the oauth.v2.access envelope, the workspace (or Enterprise Grid org) as the account,
+// and Slack's own names for a dead grant.
+import type { ConnectorHooks } from '../types.js';
+import { parseSlackTokenResponse, slackAccessSchema } from './token-response.js';
+
+/**
+ * Refresh failures only the user can fix. Slack says them as HTTP 200 `ok:false` (`invalid_refresh_token`,
+ * `token_revoked`, `account_inactive`); an HTTP 400 `invalid_grant` has also been seen (⚠ PROVIDERS.md: both).
+ */
+const DEAD_GRANT_ERRORS = new Set(['invalid_refresh_token', 'token_revoked', 'account_inactive', 'invalid_grant']);
+
+export const hooks: ConnectorHooks = {
+  parseTokenResponse: parseSlackTokenResponse,
+
+  async afterConnect({ raw }) {
+    const a = slackAccessSchema.parse(raw);
+    // An org-wide install has no team: the Enterprise Grid org is the account, and its events carry enterprise_id.
+    const owner = (a.is_enterprise_install ? a.enterprise : a.team) ?? a.team ?? a.enterprise;
+    if (!owner) throw new Error('slack: the install names neither a team nor an enterprise');
+    const metadata: Record<string, string> = {};
+    if (a.team) metadata.teamId = a.team.id;
+    if (a.enterprise) metadata.enterpriseId = a.enterprise.id;
+    if (a.bot_user_id) metadata.botUserId = a.bot_user_id;
+    if (a.app_id) metadata.appId = a.app_id;
+    if (a.authed_user) metadata.authedUserId = a.authed_user.id;
+    if (a.incoming_webhook?.channel_id) metadata.incomingWebhookChannelId = a.incoming_webhook.channel_id;
+    const routingKeys = [...(a.team ? [`team:${a.team.id}`] : []), ...(a.enterprise ? [`enterprise:${a.enterprise.id}`] : [])];
+    return { id: owner.id, name: owner.name ?? owner.id, metadata, routingKeys };
+  },
+
+  isDeadGrant: ({ error }) => DEAD_GRANT_ERRORS.has(error),
+};
