@@ -1,6 +1,7 @@
 // `pnpm bench [name]`: runs one benchmark by name (default `api`); results go to bench/results/.
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   api: () => import('./api.bench.js'),
+  refresh: () => import('./refresh.bench.js'),
 };
 
 const name = process.argv[2] ?? 'api';

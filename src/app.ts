@@ -14,6 +14,7 @@ import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { connectionRoutes } from './modules/connections/connection.routes.js';
 import { connectRoutes, oauthBrowserRoutes } from './modules/oauth/oauth.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
+import { syncRoutes } from './modules/sync/sync.routes.js';
 import { widgetRoutes } from './modules/widgets/widget.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -87,6 +88,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       await workspace.register(connectionRoutes(deps));
       await workspace.register(connectRoutes(deps));
       await workspace.register(widgetRoutes(deps));
+      await workspace.register(syncRoutes(deps));
     },
     { prefix: '/workspaces/:workspaceId' },
   );

@@ -20,6 +20,9 @@ import { createOAuthStateStore, type OAuthStateStore } from './modules/oauth/oau
 import { createDisconnectService, type DisconnectService } from './modules/connections/disconnect.service.js';
 import { createRefreshScheduler, type RefreshScheduler } from './modules/refresh/refresh.scheduler.js';
 import { createRefreshService, type RefreshService } from './modules/refresh/refresh.service.js';
+import { createSyncRepo } from './modules/sync/sync.repo.js';
+import { createSyncScheduler } from './modules/sync/sync.scheduler.js';
+import { createSyncService, type SyncService } from './modules/sync/sync.service.js';
 import { createKeyRing } from './modules/vault/keyring.js';
 import { createOutboundLimiter } from './modules/widgets/outbound-limiter.js';
 import { createProviderApiFactory } from './modules/widgets/provider-api.js';
@@ -52,6 +55,8 @@ export interface Deps {
   refreshScheduler: RefreshScheduler;
   widgets: WidgetService;
   widgetCache: WidgetCache;
+  sync: SyncService;
+  syncScheduler: ReturnType<typeof createSyncScheduler>;
   /** Closes what createDeps opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -87,6 +92,20 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger });
   const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger });
   const widgetCache = createWidgetCache({ kv: store.kv });
+  // Reads are recorded for syncs; the recorder belongs to the sync service, which itself needs the widgets
+  // (the closure runs only once requests arrive, after both exist).
+  const widgets = createWidgetService({
+    connectionRepo,
+    vault,
+    cache: widgetCache,
+    api: createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) }),
+    kv: store.kv,
+    logger,
+    onRead: (row, widgetId, params, paramsHash) => recordRead(row.id, widgetId, params, paramsHash),
+  });
+  const sync = createSyncService({ config, syncRepo: createSyncRepo(database.db), connectionRepo, jobs, widgets, logger });
+  const recordRead = sync.readRecorder();
+  const syncScheduler = createSyncScheduler({ sync, logger, intervalSeconds: config.syncIntervalSeconds });
   const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds });
 
   return {
@@ -111,16 +130,12 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     refresh,
     refreshScheduler,
     widgetCache,
-    widgets: createWidgetService({
-      connectionRepo,
-      vault,
-      cache: widgetCache,
-      api: createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) }),
-      kv: store.kv,
-      logger,
-    }),
+    widgets,
+    sync,
+    syncScheduler,
     async close() {
       await refreshScheduler.stop();
+      syncScheduler.stop();
       await jobs.stop();
       if (!overrides.kv) await store.kv.close();
       if (!overrides.database) await database.close();

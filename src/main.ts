@@ -15,6 +15,7 @@ await deps.jobs.start();
 if (config.runWorkers) {
   await registerJobHandlers(deps.jobs, deps);
   deps.refreshScheduler.start();
+  deps.syncScheduler.start();
 }
 logger.info({ url: config.publicUrl, workers: config.runWorkers, database: deps.database.kind, kv: deps.kv.kind }, 'hub ready');
 

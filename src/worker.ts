@@ -9,6 +9,7 @@ const deps = await createDeps(config, logger);
 await deps.jobs.start();
 await registerJobHandlers(deps.jobs, deps);
 deps.refreshScheduler.start();
+deps.syncScheduler.start();
 logger.info({ database: deps.database.kind }, 'worker ready');
 
 onShutdownSignal(logger, config.shutdownTimeoutMs, () => deps.close());

@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -172,6 +173,24 @@ export const auditEvents = pgTable(
   ],
 );
 
+/** Which widget parameter sets were read recently: what a sync refreshes and scheduled syncs keep warm. */
+export const widgetReads = pgTable(
+  'widget_reads',
+  {
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    widgetId: text('widget_id').notNull(),
+    paramsHash: text('params_hash').notNull(),
+    params: jsonb('params').$type<JsonObject>().notNull().default({}),
+    lastReadAt: timestamptz('last_read_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.widgetId, t.paramsHash] }),
+    index('widget_reads_last_read_idx').on(t.lastReadAt),
+  ],
+);
+
 export type ConnectionRow = typeof connections.$inferSelect;
 export type NewConnectionRow = typeof connections.$inferInsert;
 export type SyncRunRow = typeof syncRuns.$inferSelect;
@@ -179,4 +198,5 @@ export type NewSyncRunRow = typeof syncRuns.$inferInsert;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 export type NewWebhookEventRow = typeof webhookEvents.$inferInsert;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type WidgetReadRow = typeof widgetReads.$inferSelect;
 export type NewAuditEventRow = typeof auditEvents.$inferInsert;

@@ -25,6 +25,8 @@ export type JobDefinitions = Record<string, JobDefinition>;
 export const JOBS = {
   /** Proves the path from send to handler; the handler only logs its note. */
   'system.ping': { payload: z.object({ note: z.string() }), queue: { retryLimit: 0 } },
+  /** Refreshes every recently read widget of one connection (a `sync_runs` row says what and how it went). */
+  'widgets.sync': { payload: z.object({ syncId: z.string().min(1) }), queue: { retryLimit: 2, retryDelaySeconds: 10, expireInSeconds: 600 } },
 } as const satisfies JobDefinitions;
 
 export type JobName = keyof typeof JOBS;

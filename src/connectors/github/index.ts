@@ -1,5 +1,6 @@
 // GitHub: pull requests, CI health and delivery pace for the CTO (OAuth App or GitHub App user tokens).
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'github',
@@ -49,4 +50,5 @@ export const connector = defineConnector({
     GITHUB_WEBHOOK_SECRET: 'Secret of the GitHub webhook: verifies X-Hub-Signature-256.',
   },
   widgets: {},
+  hooks,
 });

@@ -1,5 +1,6 @@
 // GitLab (gitlab.com; self-managed through the GITLAB_*_URL overrides): merge requests and pipelines.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'gitlab',
@@ -24,7 +25,8 @@ export const connector = defineConnector({
     clientAuth: 'body',
     // ⚠ PROVIDERS.md: JSON is said to be accepted too; form is the documented encoding.
     tokenBodyFormat: 'form',
-    // Access tokens last 2 h; each refresh returns a new refresh token.
+    // Access tokens last 2 h (`expires_in` is missing on some versions: see hooks); each refresh returns a
+    // new refresh token and revokes the one sent.
     refresh: 'rotating',
   },
   api: {
@@ -36,4 +38,5 @@ export const connector = defineConnector({
     GITLAB_WEBHOOK_TOKEN: 'Secret token of the GitLab webhook: compared with X-Gitlab-Token.',
   },
   widgets: {},
+  hooks,
 });

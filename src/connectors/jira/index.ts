@@ -1,5 +1,6 @@
 // Jira Cloud through Atlassian OAuth 2.0 (3LO): issue counts, sprints and backlog health.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'jira',
@@ -54,4 +55,5 @@ export const connector = defineConnector({
     JIRA_WEBHOOK_SECRET: 'Secret of the Jira admin webhook: verifies X-Hub-Signature.',
   },
   widgets: {},
+  hooks,
 });

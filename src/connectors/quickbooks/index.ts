@@ -1,5 +1,6 @@
 // QuickBooks Online (Intuit): profit and loss, cash and receivables for the CFO.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'quickbooks',
@@ -38,4 +39,5 @@ export const connector = defineConnector({
     QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN: 'Verifier token of the Intuit app webhooks: verifies intuit-signature.',
   },
   widgets: {},
+  hooks,
 });

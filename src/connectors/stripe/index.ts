@@ -1,5 +1,6 @@
 // Stripe: balance, revenue and subscriptions, with a restricted key or through Stripe Connect OAuth.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'stripe',
@@ -49,4 +50,5 @@ export const connector = defineConnector({
     STRIPE_WEBHOOK_SECRET: 'Signing secret (whsec_…) of the Stripe webhook endpoint: verifies Stripe-Signature.',
   },
   widgets: {},
+  hooks,
 });

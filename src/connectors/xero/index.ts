@@ -1,5 +1,6 @@
 // Xero: financial reports, bank balances and receivables for the CFO.
 import { defineConnector } from '../types.js';
+import { hooks } from './hooks.js';
 
 export const connector = defineConnector({
   slug: 'xero',
@@ -61,4 +62,5 @@ export const connector = defineConnector({
     XERO_WEBHOOK_KEY: 'Webhook key of the Xero app: verifies x-xero-signature and answers intent-to-receive.',
   },
   widgets: {},
+  hooks,
 });

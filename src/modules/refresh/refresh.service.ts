@@ -78,7 +78,7 @@ export function createRefreshService(deps: RefreshDeps) {
       deps.logger.error({ connectionId: current.id, reason: error.reason }, 'credentials do not decrypt');
       return 'credentials_unreadable';
     }
-    if (!connector || !oauth || stored.type !== 'oauth2' || !stored.tokens.refreshToken) {
+    if (!connector || !oauth || oauth.refresh === 'none' || stored.type !== 'oauth2' || !stored.tokens.refreshToken) {
       await deps.connectionRepo.updateIfVersion(current.id, current.credentialsVersion, { nextRefreshAt: null });
       return 'not_refreshable';
     }
