@@ -23,7 +23,7 @@ const baseSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./.data'),
   DATABASE_URL: postgresUrl.optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
   REDIS_URL: redisUrl.optional(),
   TOKEN_ENCRYPTION_KEY: hexKey.optional(),
   TOKEN_ENCRYPTION_KEYS_PREVIOUS: z
@@ -44,6 +44,7 @@ const baseSchema = z.object({
   AUTH_JWT_ISSUER: optionalString,
   HUB_ALLOWED_RETURN_ORIGINS: csv.pipe(z.array(z.url())).default([]),
   REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(30).default(600),
+  REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
   SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(900),
   RUN_WORKERS: bool.default(true),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
@@ -112,6 +113,7 @@ export interface Config {
   auth: { jwtSecret?: string; jwksUrl?: string; audience: string; issuer?: string };
   allowedReturnOrigins: string[];
   refreshAheadSeconds: number;
+  refreshConcurrency: number;
   syncIntervalSeconds: number;
   runWorkers: boolean;
   bodyLimitBytes: number;
@@ -193,6 +195,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     auth: { jwtSecret: b.AUTH_JWT_SECRET, jwksUrl: b.AUTH_JWKS_URL, audience: b.AUTH_JWT_AUDIENCE, issuer: b.AUTH_JWT_ISSUER },
     allowedReturnOrigins: b.HUB_ALLOWED_RETURN_ORIGINS.map((o) => new URL(o).origin),
     refreshAheadSeconds: b.REFRESH_AHEAD_SECONDS,
+    refreshConcurrency: b.REFRESH_CONCURRENCY,
     syncIntervalSeconds: b.SYNC_INTERVAL_SECONDS,
     runWorkers: b.RUN_WORKERS,
     bodyLimitBytes: b.BODY_LIMIT_BYTES,

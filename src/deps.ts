@@ -90,7 +90,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const sealer = createCredentialSealer({ vault });
   const oauthStates = createOAuthStateStore({ kv: store.kv });
   const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger });
-  const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger });
+  const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger }, { concurrency: config.refreshConcurrency });
   const widgetCache = createWidgetCache({ kv: store.kv });
   // Reads are recorded for syncs; the recorder belongs to the sync service, which itself needs the widgets
   // (the closure runs only once requests arrive, after both exist).
