@@ -12,6 +12,7 @@ import { createAuthService, type AuthService } from './modules/auth/auth.service
 import { createCatalogService, type CatalogService } from './modules/catalog/catalog.service.js';
 import { createAuditRepo, type AuditRepo } from './modules/audit/audit.repo.js';
 import { createConnectionStore } from './modules/connections/connection-store.service.js';
+import { createConnectionCache, type ConnectionCache } from './modules/connections/connection-cache.js';
 import { createConnectionRepo, type ConnectionRepo } from './modules/connections/connection.repo.js';
 import { createCredentialSealer, type CredentialSealer } from './modules/connections/credentials.js';
 import { createCallbackService, type CallbackService } from './modules/oauth/callback.service.js';
@@ -44,6 +45,7 @@ export interface Deps {
   catalog: CatalogService;
   connections: ConnectionService;
   connectionRepo: ConnectionRepo;
+  connectionCache: ConnectionCache;
   auditRepo: AuditRepo;
   vault: Vault;
   sealer: CredentialSealer;
@@ -89,6 +91,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const auditRepo = createAuditRepo(database.db);
   const sealer = createCredentialSealer({ vault });
   const oauthStates = createOAuthStateStore({ kv: store.kv });
+  const connectionCache = createConnectionCache({ repo: connectionRepo, vault, kv: store.kv, logger });
+  await connectionCache.start();
+  const onChanged = (id: string) => connectionCache.changed(id);
   const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger });
   const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger }, { concurrency: config.refreshConcurrency });
   const widgetCache = createWidgetCache({ kv: store.kv });
@@ -96,6 +101,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   // (the closure runs only once requests arrive, after both exist).
   const widgets = createWidgetService({
     connectionRepo,
+    connectionCache,
     vault,
     cache: widgetCache,
     api: createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) }),
@@ -106,7 +112,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const sync = createSyncService({ config, syncRepo: createSyncRepo(database.db), connectionRepo, jobs, widgets, logger });
   const recordRead = sync.readRecorder();
   const syncScheduler = createSyncScheduler({ sync, logger, intervalSeconds: config.syncIntervalSeconds });
-  const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds });
+  const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds, onChanged });
 
   return {
     config,
@@ -120,13 +126,14 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     catalog: createCatalogService({ config }),
     connections: createConnectionService({ connectionRepo }),
     connectionRepo,
+    connectionCache,
     auditRepo,
     vault,
     sealer,
     oauthStates,
     connect: createConnectService({ config, states: oauthStates, store: connectionStore }),
     callback: createCallbackService({ config, states: oauthStates, store: connectionStore, logger }),
-    disconnect: createDisconnectService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger }),
+    disconnect: createDisconnectService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger, onChanged }),
     refresh,
     refreshScheduler,
     widgetCache,
@@ -136,6 +143,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     async close() {
       await refreshScheduler.stop();
       syncScheduler.stop();
+      await connectionCache.stop();
       await jobs.stop();
       if (!overrides.kv) await store.kv.close();
       if (!overrides.database) await database.close();

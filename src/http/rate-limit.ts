@@ -26,13 +26,49 @@ function createLimiter(points: number, keyPrefix: string, redis?: Redis): RateLi
   });
 }
 
+interface Lease {
+  /** Points taken from the shared bucket and not yet used by this instance. */
+  left: number;
+  /** The shared bucket's remaining points when the lease was taken. */
+  sharedRemaining: number;
+  resetAt: number;
+}
+
+/**
+ * Points are taken from the shared (Redis) bucket in leases of `leaseSize`, then spent locally, so a busy caller
+ * costs one Redis call per lease instead of one per request. Near the limit (fewer points left than a lease)
+ * it takes single points, so the limit holds exactly for one instance and to within a lease per instance.
+ */
+function createLeasedConsumer(limiter: RateLimiterAbstract, leaseSize: number) {
+  const leases = new Map<string, Lease>();
+  return async (key: string): Promise<RateLimiterRes> => {
+    const now = Date.now();
+    const lease = leases.get(key);
+    if (lease && lease.left > 0 && lease.resetAt > now) {
+      lease.left--;
+      return new RateLimiterRes(lease.sharedRemaining + lease.left, lease.resetAt - now, 0, false);
+    }
+    const take = lease && lease.resetAt > now && lease.sharedRemaining < leaseSize ? 1 : leaseSize;
+    if (leases.size > 50_000) leases.clear();
+    const res = await limiter.consume(key, take);
+    leases.set(key, { left: take - 1, sharedRemaining: res.remainingPoints, resetAt: now + res.msBeforeNext });
+    return new RateLimiterRes(res.remainingPoints + take - 1, res.msBeforeNext, 0, false);
+  };
+}
+
 export function createInboundRateLimiter(deps: {
   redis?: Redis;
   limits: { perTokenPerMinute: number; perIpPerMinute: number };
 }): InboundRateLimiter {
-  const limiters: Record<InboundBucket, { limiter: RateLimiterAbstract; points: number }> = {
-    token: { limiter: createLimiter(deps.limits.perTokenPerMinute, rateLimitPrefix('inbound-token'), deps.redis), points: deps.limits.perTokenPerMinute },
-    ip: { limiter: createLimiter(deps.limits.perIpPerMinute, rateLimitPrefix('inbound-ip'), deps.redis), points: deps.limits.perIpPerMinute },
+  const bucket = (points: number, prefix: string) => {
+    const limiter = createLimiter(points, prefix, deps.redis);
+    // In memory every consume is local already; a lease only saves round trips to Redis.
+    const leaseSize = deps.redis ? Math.max(1, Math.floor(points / 60)) : 1;
+    return { consume: leaseSize > 1 ? createLeasedConsumer(limiter, leaseSize) : (key: string) => limiter.consume(key), points };
+  };
+  const limiters: Record<InboundBucket, { consume: (key: string) => Promise<RateLimiterRes>; points: number }> = {
+    token: bucket(deps.limits.perTokenPerMinute, rateLimitPrefix('inbound-token')),
+    ip: bucket(deps.limits.perIpPerMinute, rateLimitPrefix('inbound-ip')),
   };
 
   function setHeaders(reply: FastifyReply, points: number, res: RateLimiterRes) {
@@ -43,9 +79,9 @@ export function createInboundRateLimiter(deps: {
 
   return {
     async consume(bucket, key, reply) {
-      const { limiter, points } = limiters[bucket];
+      const { consume, points } = limiters[bucket];
       try {
-        setHeaders(reply, points, await limiter.consume(key));
+        setHeaders(reply, points, await consume(key));
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         setHeaders(reply, points, rejection);

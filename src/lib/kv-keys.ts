@@ -75,6 +75,11 @@ export function rateLimitPrefix(kind: RateLimitKind): string {
   return `${ROOT}:rl:${kind}`;
 }
 
+/** Pub/sub channel on which a changed connection's id is announced, so every instance drops its cached copy. */
+export function connectionChangedChannel(): string {
+  return `${ROOT}:events:connection-changed`;
+}
+
 /** Pub/sub channel of a workspace's live events (SSE fan-out). */
 export function workspaceEventsChannel(workspaceId: string): string {
   return `${ROOT}:events:ws:${part(workspaceId)}`;

@@ -28,6 +28,8 @@ export function createConnectionStore(deps: {
   auditRepo: AuditRepo;
   sealer: CredentialSealer;
   refreshAheadSeconds: number;
+  /** Told after every save, so cached copies of the connection are dropped. */
+  onChanged?: (connectionId: string) => Promise<void>;
 }) {
   return {
     async saveConnected(input: SaveConnectedInput): Promise<ConnectionRow> {
@@ -52,6 +54,7 @@ export function createConnectionStore(deps: {
         lastRefreshedAt: null,
         disconnectedAt: null,
       });
+      await deps.onChanged?.(id);
       await deps.auditRepo.record({
         workspaceId: input.workspaceId,
         connectionId: id,

@@ -21,6 +21,8 @@ export function createDisconnectService(deps: {
   sealer: CredentialSealer;
   kv: KeyValueStore;
   logger: Logger;
+  /** Told after the connection changed, so cached copies are dropped everywhere. */
+  onChanged?: (connectionId: string) => Promise<void>;
 }) {
   async function revoke(row: NonNullable<Awaited<ReturnType<ConnectionRepo['findById']>>>): Promise<string | undefined> {
     const connector = getConnector(row.integration);
@@ -67,6 +69,7 @@ export function createDisconnectService(deps: {
         accessExpiresAt: null,
         lastError: revokeError ? `revoke_failed: ${revokeError}` : null,
       });
+      await deps.onChanged?.(row.id);
       await deps.kv.delByPrefix(widgetCachePrefix(row.id));
       await deps.auditRepo.record({ workspaceId, connectionId, integration: row.integration, action: 'disconnected', actor, detail: { revoked: !revokeError } });
       return toConnectionView(updated);

@@ -7,6 +7,7 @@ import { AppError } from '../../errors.js';
 import { KV_TTL_MS, widgetForcedRefresh } from '../../lib/kv-keys.js';
 import type { KeyValueStore } from '../../lib/kv/kv.js';
 import type { Logger } from '../../lib/logger.js';
+import type { ConnectionCache } from '../connections/connection-cache.js';
 import type { ConnectionRepo } from '../connections/connection.repo.js';
 import type { Vault } from '../vault/vault.service.js';
 import { toAppError, type ProviderApiFactory } from './provider-api.js';
@@ -25,7 +26,8 @@ export interface WidgetAnswer {
 }
 
 export interface WidgetServiceDeps {
-  connectionRepo: Pick<ConnectionRepo, 'findInWorkspace' | 'findById'>;
+  connectionRepo: Pick<ConnectionRepo, 'findById'>;
+  connectionCache: Pick<ConnectionCache, 'get'>;
   vault: Pick<Vault, 'unwrapDataKey'>;
   cache: WidgetCache;
   api: ProviderApiFactory;
@@ -54,17 +56,17 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     return parsed.data;
   }
 
-  function resolve(row: ConnectionRow, widgetId: string, query: Record<string, unknown>): Resolved {
+  function resolve(row: ConnectionRow, dataKey: Buffer | undefined, widgetId: string, query: Record<string, unknown>): Resolved {
     const connector = getConnector(row.integration);
     const widget = connector?.widgets[widgetId];
     if (!connector || !widget) throw new AppError('widget_not_found', `${row.integration} has no widget '${widgetId}'.`);
     if (row.status === 'needs_reauth') throw new AppError('reauth_required', `The ${connector.name} connection needs to be reconnected.`);
-    if (row.status === 'disconnected' || !row.dataKey) throw new AppError('connection_inactive', `The ${connector.name} connection is disconnected.`);
+    if (row.status === 'disconnected' || !dataKey) throw new AppError('connection_inactive', `The ${connector.name} connection is disconnected.`);
     const missing = connector.auth.type === 'oauth2' ? widget.scopes.filter((s) => !row.scopes.includes(s)) : [];
     if (missing.length) throw new AppError('insufficient_scope', `This widget needs the scopes ${missing.join(', ')}; reconnect with them.`);
     const params = parseParams(widget, query);
     const paramsHash = hashParams(params);
-    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey: deps.vault.unwrapDataKey(row.id, row.dataKey) };
+    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey };
     return { row, connector, widget, params, slot };
   }
 
@@ -114,9 +116,10 @@ export function createWidgetService(deps: WidgetServiceDeps) {
 
   return {
     async getData(workspaceId: string, connectionId: string, widgetId: string, query: Record<string, unknown>, options: { refresh?: boolean } = {}): Promise<WidgetAnswer> {
-      const row = await deps.connectionRepo.findInWorkspace(workspaceId, connectionId);
-      if (!row) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
-      const r = resolve(row, widgetId, query);
+      const connection = await deps.connectionCache.get(workspaceId, connectionId);
+      if (!connection) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
+      const { row } = connection;
+      const r = resolve(row, connection.dataKey, widgetId, query);
       deps.onRead?.(row, widgetId, r.params, r.slot.paramsHash);
       const cached = await deps.cache.read(r.slot);
       if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
@@ -133,7 +136,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     async refreshWidget(connectionId: string, widgetId: string, params: Record<string, unknown>): Promise<void> {
       const row = await deps.connectionRepo.findById(connectionId);
       if (!row) throw new AppError('connection_not_found', `No integration ${connectionId}.`);
-      const r = resolve(row, widgetId, params);
+      const r = resolve(row, row.dataKey ? deps.vault.unwrapDataKey(row.id, row.dataKey) : undefined, widgetId, params);
       const cached = await deps.cache.read(r.slot);
       try {
         await deps.cache.fetch(r.slot, loaderFor(r), cached?.fetchedAt);
