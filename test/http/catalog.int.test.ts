@@ -57,6 +57,14 @@ describe('GET /integrations/:slug', () => {
     expect(res.json().integration).toMatchObject({ slug: 'github', name: 'GitHub', roles: ['cto'], authType: 'oauth2' });
   });
 
+  it('lists a connector\'s widgets with their kind, TTL, scopes and params schema', async () => {
+    const { integration } = (await t.app.inject({ method: 'GET', url: '/integrations/google-calendar' })).json();
+    const meetings = integration.widgets.find((w: { id: string }) => w.id === 'todays-meetings');
+    expect(meetings).toMatchObject({ kind: 'list', ttlSeconds: expect.any(Number), scopes: [expect.stringContaining('calendar')] });
+    expect(meetings.params).toMatchObject({ type: 'object', properties: { timeZone: { type: 'string', default: 'UTC' } } });
+    expect(meetings.params.required ?? []).not.toContain('timeZone');
+  });
+
   it('answers 404 problem+json for an unknown slug', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/integrations/myspace' });
     expect(res.statusCode).toBe(404);

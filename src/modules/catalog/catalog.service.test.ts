@@ -59,7 +59,7 @@ describe('catalog.get', () => {
       authType: 'oauth2',
       configured: false,
       oauthAvailable: false,
-      widgets: [],
+      widgets: expect.arrayContaining([expect.objectContaining({ id: expect.any(String), kind: expect.any(String) })]),
     });
     expect(item.scopes).toContain('https://www.googleapis.com/auth/calendar.events.readonly');
     expect(item.availableScopes).toEqual(expect.arrayContaining(item.scopes));

@@ -69,7 +69,8 @@ function toCatalogItem(connector: ConnectorDefinition, config: Pick<Config, 'pro
       kind: w.kind,
       ttlSeconds: w.ttlSeconds,
       scopes: [...w.scopes],
-      params: z.toJSONSchema(w.params) as Record<string, unknown>,
+      // The input side: what a caller sends (fields with defaults are optional).
+      params: z.toJSONSchema(w.params, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
     })),
   };
   if (connector.auth.type === 'apiKey') {
