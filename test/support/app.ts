@@ -56,13 +56,17 @@ export interface TestApp {
  * Builds the app without calling ready(), so a test may add a route of its own first (to exercise the
  * app's conventions on a body route, for instance); call `await app.ready()` or inject (which readies it).
  */
-export async function buildTestApp(envOverrides: Record<string, string> = {}): Promise<TestApp> {
-  const env = testEnv(envOverrides);
+export async function buildTestApp(envOverrides: Record<string, string> = {}, options: { secondInstanceOf?: TestApp } = {}): Promise<TestApp> {
+  const first = options.secondInstanceOf;
+  // A second instance shares the first one's configuration (keys, secrets) and backends: on PostgreSQL and
+  // Redis it connects to them on its own; on the embedded backends (one process by design) it shares them.
+  const env = first ? { ...first.env, ...envOverrides } : testEnv(envOverrides);
   const config = parseConfig(env);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
-  const database = await openTestDatabase();
-  const deps = await createDeps(config, logger, { database });
+  const embedded = !config.databaseUrl;
+  const database = first && embedded ? first.deps.database : await openTestDatabase();
+  const deps = await createDeps(config, logger, { database, ...(first && embedded ? { kv: first.deps.kv } : {}) });
   const app = await buildApp(deps);
   return {
     app,
@@ -82,7 +86,7 @@ export async function buildTestApp(envOverrides: Record<string, string> = {}): P
     async close() {
       await app.close();
       await deps.close();
-      await database.close();
+      if (!(first && embedded)) await database.close();
     },
   };
 }
