@@ -1,12 +1,10 @@
 // The operator CLI: `hub token`, `hub migrate` (and, as the hub grows, key rotation and replays).
 import { parseArgs } from 'node:util';
 import { boot } from './boot.js';
-import { createDatabase } from './db/database.js';
-import { runMigrations } from './db/migrate.js';
 import { ADMIN_SCOPE, mintToken } from './modules/auth/auth.service.js';
-import { createKeyRotation } from './modules/vault/key-rotation.service.js';
-import { createKeyRing } from './modules/vault/keyring.js';
-import { createVault } from './modules/vault/vault.service.js';
+
+// The database side is loaded only by the commands that need it: `hub token` stays quick.
+const database = () => Promise.all([import('./db/database.js'), import('./db/migrate.js')]);
 
 const USAGE = `Usage: hub <command> [options]
 
@@ -52,12 +50,13 @@ async function token(args: string[]) {
 
 async function migrate() {
   const { config, logger } = boot(process.env, { logToStderr: true });
-  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const [{ createDatabase }, { runMigrations }] = await database();
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await runMigrations(database);
-    logger.info({ database: database.kind }, 'migrations applied');
+    await runMigrations(db);
+    logger.info({ database: db.kind }, 'migrations applied');
   } finally {
-    await database.close();
+    await db.close();
   }
 }
 
@@ -65,15 +64,21 @@ async function rotateKeys(args: string[]) {
   const { values } = parseArgs({ args, options: { 'batch-size': { type: 'string', default: '200' } } });
   const { config, logger } = boot(process.env, { logToStderr: true });
   if (!config.encryption.currentKey) throw new Error('TOKEN_ENCRYPTION_KEY is not set.');
+  const [[{ createDatabase }, { runMigrations }], { createKeyRotation }, { createKeyRing }, { createVault }] = await Promise.all([
+    database(),
+    import('./modules/vault/key-rotation.service.js'),
+    import('./modules/vault/keyring.js'),
+    import('./modules/vault/vault.service.js'),
+  ]);
   const vault = createVault({ keyRing: createKeyRing({ currentKey: config.encryption.currentKey, previousKeys: config.encryption.previousKeys }) });
-  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await runMigrations(database);
-    const result = await createKeyRotation({ db: database.db, vault, logger }).rotateAll({ batchSize: Number(values['batch-size']) });
+    await runMigrations(db);
+    const result = await createKeyRotation({ db: db.db, vault, logger }).rotateAll({ batchSize: Number(values['batch-size']) });
     process.stdout.write(`key ${vault.currentKeyId}: ${result.rotated} rotated, ${result.skipped} skipped, ${result.failed} failed\n`);
     if (result.failed > 0 || result.skipped > 0) process.exitCode = 1;
   } finally {
-    await database.close();
+    await db.close();
   }
 }
 

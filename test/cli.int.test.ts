@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createDatabase } from '../src/db/database.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { connections } from '../src/db/schema.js';
@@ -16,10 +16,12 @@ import { createKeyRing } from '../src/modules/vault/keyring.js';
 import { createVault } from '../src/modules/vault/vault.service.js';
 
 const run = promisify(execFile);
+// Each case starts Node (and for rotation a database) in a child process: slow on a busy machine.
+vi.setConfig({ testTimeout: 180_000 });
 const cli = (args: string[], env: Record<string, string>) =>
   run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', ...env },
-    timeout: 120_000,
+    timeout: 170_000,
   });
 
 describe('hub token', () => {
