@@ -1,6 +1,7 @@
 // Asana: project progress, overdue work and goals.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'asana',
@@ -53,6 +54,6 @@ export const connector = defineConnector({
     // 150 requests per minute per token on free domains (1,500 on paid): plan for the lower one.
     rateLimit: { points: 150, windowSeconds: 60 },
   },
-  widgets: {},
+  widgets,
   hooks,
 });

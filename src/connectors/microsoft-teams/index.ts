@@ -2,6 +2,7 @@
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
 import { AVAILABLE_SCOPES, DEFAULT_SCOPES } from './scopes.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'microsoft-teams',
@@ -39,6 +40,6 @@ export const connector = defineConnector({
   extraEnv: {
     MICROSOFT_TENANT: 'Entra tenant in the authorize and token URLs: common (default), organizations, consumers or a tenant id.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

@@ -13,6 +13,12 @@ const notionTokenAnswer = z.object({
   duplicated_template_id: z.string().nullish(),
 });
 
+/**
+ * The API version every call names. 2025-09-03 is the first with data sources (`/v1/data_sources/{id}/query`,
+ * search filtering on `page` / `data_source`), which the widgets use.
+ */
+export const NOTION_VERSION = '2025-09-03';
+
 /** Notion's API errors: `{ object: "error", status, code, message }` rather than RFC 6749's `error`. */
 const notionApiError = z.object({ object: z.literal('error'), code: z.string().min(1), message: z.string().optional() });
 
@@ -42,5 +48,12 @@ export const hooks: ConnectorHooks = {
       // Webhook events name the workspace (workspace_id); routing on the bot would miss reconnects.
       routingKeys: [`workspace:${answer.workspace_id}`],
     };
+  },
+
+  // Notion refuses any API call that does not say which version of the API it speaks.
+  apiHeaders(credentials) {
+    const headers: Record<string, string> = { 'notion-version': NOTION_VERSION };
+    if (credentials.type === 'oauth2') headers.authorization = `Bearer ${credentials.tokens.accessToken}`;
+    return headers;
   },
 };

@@ -1,6 +1,7 @@
 // Notion: recently edited pages and database-backed trackers of a workspace (public connection).
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'notion',
@@ -33,6 +34,6 @@ export const connector = defineConnector({
   extraEnv: {
     NOTION_WEBHOOK_VERIFICATION_TOKEN: 'verification_token of the Notion webhook subscription: verifies X-Notion-Signature.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

@@ -1,6 +1,7 @@
 // Slack: workspace size, channels and activity for every executive, through a bot token (OAuth v2).
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'slack',
@@ -57,6 +58,6 @@ export const connector = defineConnector({
   extraEnv: {
     SLACK_SIGNING_SECRET: 'Signing secret of the Slack app: verifies Events API deliveries (X-Slack-Signature).',
   },
-  widgets: {},
+  widgets,
   hooks,
 });
