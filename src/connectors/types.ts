@@ -255,6 +255,11 @@ export interface ConnectorHooks {
    * plus fixed ones the API requires (Notion-Version, Xero-tenant-id, GitHub's API version …).
    */
   apiHeaders?(credentials: ApiCredentials, metadata: Record<string, string>): Record<string, string>;
+  /**
+   * The real outcome of an API answer when the HTTP status does not tell it (Slack answers `ok:false` with 200):
+   * the status to act on (401 refreshes and retries, 5xx and 429 retry …) and the provider's error code.
+   */
+  apiError?(response: { status: number; body: unknown }): { status: number; code: string } | undefined;
 }
 
 /** Identity function that checks a connector definition against the type. */

@@ -148,11 +148,18 @@ describe('Slack failures', () => {
     expect(calls('conversations.list') - before).toBe(3);
   });
 
-  it('maps HTTP 200 ok:false errors: a dead token to reauth_required, a missing scope to insufficient_scope', async () => {
-    // Slack answers a revoked or rotated-away token with HTTP 200 `invalid_auth`, never a 401: the hub's
-    // refresh-on-401 does not see it, so the widget reports that the connection needs the user.
+  it('maps HTTP 200 ok:false errors: a dead token refreshes once, a dead grant is reauth_required, a missing scope insufficient_scope', async () => {
+    // Slack answers a rotated-away token with HTTP 200 `invalid_auth`, never a 401: the connector's apiError
+    // hook says what it means, so the hub refreshes once and retries.
+    const refreshes = fake.calls.refreshes;
+    latestGrant().accessToken = 'xoxb-rotated-away';
+    const renewed = await read('active-members');
+    expect(renewed.statusCode).toBe(200);
+    expect(fake.calls.refreshes).toBe(refreshes + 1);
+    // A revoked grant cannot be refreshed: the widget reports that the connection needs the user.
     latestGrant().accessToken = 'xoxb-revoked';
-    const dead = await read('active-members');
+    latestGrant().revoked = true;
+    const dead = await read('active-members', '?refresh=true');
     expect(dead.statusCode).toBe(409);
     expect(dead.json().code).toBe('reauth_required');
     await connect();

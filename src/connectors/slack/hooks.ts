@@ -2,6 +2,7 @@
 // and Slack's own names for a dead grant.
 import type { ConnectorHooks } from '../types.js';
 import { parseSlackTokenResponse, slackAccessSchema } from './token-response.js';
+import { statusOfSlackError } from './web-api.js';
 
 /**
  * Refresh failures only the user can fix. Slack says them as HTTP 200 `ok:false` (`invalid_refresh_token`,
@@ -11,6 +12,13 @@ const DEAD_GRANT_ERRORS = new Set(['invalid_refresh_token', 'token_revoked', 'ac
 
 export const hooks: ConnectorHooks = {
   parseTokenResponse: parseSlackTokenResponse,
+
+  // Web API failures come as HTTP 200 `ok:false`: give the client the status they mean (invalid_auth → 401 …).
+  apiError({ status, body }) {
+    if (status !== 200 || !body || typeof body !== 'object' || (body as { ok?: unknown }).ok !== false) return undefined;
+    const error = String((body as { error?: unknown }).error ?? 'slack_error');
+    return { status: statusOfSlackError(error), code: error };
+  },
 
   async afterConnect({ raw }) {
     const a = slackAccessSchema.parse(raw);

@@ -6,7 +6,7 @@ import type { Config } from '../../config.js';
 import { resolveEndpoints } from '../../connectors/endpoints.js';
 import type { ApiCredentials, ApiRequestOptions, ConnectorDefinition, ProviderApi } from '../../connectors/types.js';
 import { AppError, ProviderError } from '../../errors.js';
-import { providerErrorOf, providerRequest } from '../../lib/provider-http.js';
+import { providerErrorOf, providerRequest, retryAfterSeconds } from '../../lib/provider-http.js';
 import type { RefreshService } from '../refresh/refresh.service.js';
 import type { OutboundLimiter } from './outbound-limiter.js';
 
@@ -82,12 +82,19 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
         headers: { ...(await headersFor()), ...options.headers },
         ...(options.body !== undefined ? { body: options.body } : {}),
       });
-      if (response.status === 401 && !refreshed) {
+      const signalled = connector.hooks?.apiError?.(response);
+      const status = signalled?.status ?? response.status;
+      if (status === 401 && !refreshed) {
         // The token may have been revoked or rotated elsewhere: refresh once and try again.
         await deps.refresh.refresh(connection.id, { force: true });
         return attempt(method, url, options, true);
       }
-      if (response.status < 200 || response.status >= 300) throw providerErrorOf(connector.slug, response);
+      if (signalled) {
+        throw new ProviderError(connector.slug, status, signalled.code, `${connector.slug} answered ${signalled.code}`, {
+          retryAfterSeconds: retryAfterSeconds(response.headers),
+        });
+      }
+      if (status < 200 || status >= 300) throw providerErrorOf(connector.slug, response);
       return response;
     }
 

@@ -1,9 +1,10 @@
 // Widget data: cache hit → answer; stale → answer and revalidate in the background; miss → one provider fetch
 // per key across instances; provider failing → last good value marked stale. Output validated by kind.
+import { z } from 'zod';
 import { getConnector } from '../../connectors/index.js';
 import type { ConnectorDefinition, WidgetDefinition } from '../../connectors/types.js';
 import type { ConnectionRow } from '../../db/schema.js';
-import { AppError } from '../../errors.js';
+import { AppError, ProviderError } from '../../errors.js';
 import { KV_TTL_MS, widgetForcedRefresh } from '../../lib/kv-keys.js';
 import type { KeyValueStore } from '../../lib/kv/kv.js';
 import type { Logger } from '../../lib/logger.js';
@@ -36,6 +37,8 @@ export interface WidgetServiceDeps {
   /** Told of every read, so syncs know which widgets to keep warm. */
   onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string) => void;
 }
+
+const USER_MUST_ACT = new Set(['reauth_required', 'insufficient_scope', 'connection_inactive']);
 
 interface Resolved {
   row: ConnectionRow;
@@ -74,7 +77,17 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     return async (): Promise<CachedValue> => {
       const now = new Date();
       const api = deps.api.forConnection(r.connector, { id: r.row.id, metadata: r.row.metadata as Record<string, string> });
-      const raw = await r.widget.fetch({ params: r.params, api, metadata: r.row.metadata as Record<string, string>, now });
+      let raw: unknown;
+      try {
+        raw = await r.widget.fetch({ params: r.params, api, metadata: r.row.metadata as Record<string, string>, now });
+      } catch (error) {
+        // A provider answer the widget's schema could not read is the provider's fault, not ours: 502.
+        if (error instanceof z.ZodError) {
+          deps.logger.error({ slug: r.connector.slug, widgetId: r.slot.widgetId, issues: error.issues.slice(0, 5) }, 'provider answer did not match the widget\'s schema');
+          throw new AppError('provider_error', `${r.connector.name} answered in a shape the widget could not read.`);
+        }
+        throw error;
+      }
       const checked = WIDGET_DATA[r.widget.kind].safeParse(raw);
       if (!checked.success) {
         deps.logger.error({ slug: r.connector.slug, widgetId: r.slot.widgetId, issues: checked.error.issues.slice(0, 5) }, 'widget output does not match its kind');
@@ -100,12 +113,15 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       const value = await deps.cache.fetch(r.slot, loaderFor(r), cached?.fetchedAt);
       return answer(r, value, 'provider', false);
     } catch (error) {
+      const problem = error instanceof AppError || error instanceof ProviderError ? toAppError(error, r.connector.name) : undefined;
+      // The user must act (reconnect, grant a scope): say so rather than hide it behind old data.
+      if (problem && USER_MUST_ACT.has(problem.code)) throw problem;
       // Stale-if-error: the provider is failing, the last good value is better than nothing.
       if (cached) {
         deps.logger.warn({ slug: r.connector.slug, widgetId: r.slot.widgetId, err: error instanceof Error ? error.message : error }, 'serving stale widget data');
         return answer(r, cached, 'cache', true);
       }
-      throw toAppError(error, r.connector.name);
+      throw problem ?? error;
     }
   }
 
