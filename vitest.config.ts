@@ -10,8 +10,8 @@ if (process.env.CI && !realBackends) {
 const shared = {
   include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
   setupFiles: ['test/support/setup.ts'],
-  testTimeout: 30_000,
-  hookTimeout: 60_000,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
   allowOnly: false,
 };
 

@@ -31,7 +31,7 @@ function startQueue<M extends JobDefinitions>(jobs?: M): JobQueue<M> {
 }
 
 async function waitForState<M extends JobDefinitions>(queue: JobQueue<M>, name: keyof M & string, id: string, state: JobState) {
-  await vi.waitFor(async () => expect(await queue.getJobState(name, id)).toBe(state), { timeout: 20_000, interval: 100 });
+  await vi.waitFor(async () => expect(await queue.getJobState(name, id)).toBe(state), { timeout: 60_000, interval: 100 });
 }
 
 beforeAll(async () => {

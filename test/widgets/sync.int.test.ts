@@ -2,6 +2,9 @@
 // status, counts and errors can be polled; scheduled syncs pick connections whose widgets are being read.
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Jobs travel through pg-boss polling; on a busy machine a run can take a while.
+vi.setConfig({ testTimeout: 120_000 });
 import { connections, syncRuns, widgetReads } from '../../src/db/schema.js';
 import { registerJobHandlers } from '../../src/jobs/register.js';
 import { GOOGLE_PATHS, startFakeGoogle, type FakeGoogle } from '../fakes/google.js';
@@ -43,7 +46,7 @@ async function finished(ws: string, id: string, syncId: string, headers: Record<
   await vi.waitFor(async () => {
     body = (await t.app.inject({ url: `/workspaces/${ws}/integrations/${id}/syncs/${syncId}`, headers })).json();
     expect(['succeeded', 'failed']).toContain(body.status);
-  }, { timeout: 30_000, interval: 200 });
+  }, { timeout: 90_000, interval: 200 });
   return body;
 }
 
@@ -93,6 +96,6 @@ describe('sync', () => {
     await vi.waitFor(async () => {
       const [row] = await t.deps.database.db.select().from(connections).where(eq(connections.id, integrationId));
       expect(row!.lastSyncedAt).not.toBeNull();
-    }, { timeout: 30_000, interval: 200 });
+    }, { timeout: 90_000, interval: 200 });
   });
 });
