@@ -39,7 +39,7 @@ describe('Jira OAuth (3LO)', () => {
     expect(visit.providerUrl.searchParams.get('audience')).toBe('api.atlassian.com');
     expect(visit.providerUrl.searchParams.get('prompt')).toBe('consent');
     expect(visit.providerUrl.searchParams.get('code_challenge')).toBeNull();
-    expect(visit.providerUrl.searchParams.get('scope')).toBe('read:jira-work read:jira-user offline_access');
+    expect(visit.providerUrl.searchParams.get('scope')).toBe('read:jira-work read:jira-user offline_access read:board-scope:jira-software read:sprint:jira-software');
     const { integrationId } = resultOf(await callCallback(t, await consentAtProvider(visit.providerUrl), visit.cookie));
     expect(fake.refusedAuthorizations.count).toBe(0);
 
@@ -47,7 +47,7 @@ describe('Jira OAuth (3LO)', () => {
     const cloudId = '11223344-a1b2-4b33-c444-def123456789';
     const connection = await view(ws, integrationId!);
     expect(connection).toMatchObject({ status: 'active', account: { id: cloudId, name: 'acme' } });
-    expect(connection.scopes).toEqual(['read:jira-work', 'read:jira-user', 'offline_access']);
+    expect(connection.scopes).toEqual(['read:jira-work', 'read:jira-user', 'offline_access', 'read:board-scope:jira-software', 'read:sprint:jira-software']);
     const row = await rowOf(integrationId!);
     expect(row.metadata).toEqual({ cloudId, siteUrl: 'https://acme.atlassian.net', siteName: 'acme' });
     expect(row.routingKeys).toEqual([`cloud:${cloudId}`, 'site:acme.atlassian.net']);

@@ -1,7 +1,8 @@
 // Fake GitHub: the OAuth web flow as GitHub answers it (creds in the form body, optional S256 PKCE, form-encoded
 // answers unless the client asks for JSON, errors with HTTP 200), GitHub App user tokens (8 h, single-use
-// rotating refresh tokens) or OAuth App tokens (no expiry, no refresh), the token-revocation REST call, and
-// the REST routes the hub reads at connect time.
+// rotating refresh tokens) or OAuth App tokens (no expiry, no refresh), the token-revocation REST call, the
+// REST routes the hub reads at connect time, and the repository routes the widgets read (pulls, actions/runs)
+// with `Link` pagination, `x-ratelimit-*` headers on every answer and GitHub's `{ message }` error envelope.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { basicCredentials, bearerToken, contentTypeOf } from './fake-server.js';
 import { startFakeOAuthProvider, type FakeGrant, type FakeOAuthProvider } from './oauth-provider.js';
@@ -24,7 +25,42 @@ export interface FakeGitHub extends FakeOAuthProvider {
   tokenAccepts: (string | undefined)[];
   /** Every revocation call that reached the fake, with how it authenticated. */
   revocations: { clientId?: string; basic: boolean; contentType: string; token?: string; status: number }[];
+  /** Repositories the widgets read, by `owner/name`; a repository not listed answers 404. */
+  repos: Map<string, { pulls: FakePull[]; runs: FakeRun[] }>;
+  api: {
+    calls: number;
+    routeCalls: { pulls: number; runs: number };
+    delayMs: number;
+    failures: { status: number; headers?: Record<string, string> }[];
+    /** The primary quota: every repository call spends one; at 0 GitHub answers 403 until `resetAt` (epoch s). */
+    rateLimit: { remaining: number; resetAt: number };
+    /** Accept and X-GitHub-Api-Version of every repository call. */
+    headers: { accept?: string; version?: string }[];
+  };
 }
+
+export interface FakePull {
+  number: number;
+  title: string;
+  user: string;
+  createdAt: string;
+  head?: string;
+  base?: string;
+  draft?: boolean;
+  reviewers?: string[];
+}
+
+export interface FakeRun {
+  id: number;
+  name: string;
+  workflowId: number;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: 'success' | 'failure' | 'cancelled' | 'skipped' | 'timed_out' | null;
+  createdAt: string;
+  branch?: string;
+}
+
+const API_VERSIONS = new Set(['2022-11-28', '2026-03-10']);
 
 const DOCS = 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors';
 
@@ -44,6 +80,8 @@ export async function startFakeGitHub(options: { user?: { id: number; login: str
   const tokenAccepts: (string | undefined)[] = [];
   const revocations: FakeGitHub['revocations'] = [];
 
+  const repos: FakeGitHub['repos'] = new Map();
+  const api: FakeGitHub['api'] = { calls: 0, routeCalls: { pulls: 0, runs: 0 }, delayMs: 0, failures: [], rateLimit: { remaining: 5000, resetAt: 0 }, headers: [] };
   const notAuthenticated = (reply: FastifyReply) => reply.code(401).send({ message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
 
   const fake = (await startFakeOAuthProvider(
@@ -98,6 +136,108 @@ export async function startFakeGitHub(options: { user?: { id: number; login: str
         };
       });
 
+      // Repository routes: quota headers on every answer, queued failures first, then the token, then the quota.
+      app.addHook('onRequest', async (req, reply) => {
+        if (!req.url.startsWith('/repos/')) return;
+        api.calls++;
+        api.headers.push({ accept: req.headers.accept, version: req.headers['x-github-api-version'] as string | undefined });
+        if (api.delayMs) await new Promise((r) => setTimeout(r, api.delayMs));
+        const failure = api.failures.shift();
+        if (failure) {
+          const message = failure.status === 429 ? 'You have exceeded a secondary rate limit.' : 'Server Error';
+          return reply.code(failure.status).headers(failure.headers ?? {}).send({ message, documentation_url: 'https://docs.github.com/rest', status: String(failure.status) });
+        }
+        if (!grantOf(req)) return notAuthenticated(reply);
+        const version = req.headers['x-github-api-version'];
+        if (typeof version === 'string' && !API_VERSIONS.has(version)) {
+          return reply.code(400).send({ message: `API version ${version} is not supported.`, documentation_url: 'https://docs.github.com/rest/about-the-rest-api/api-versions', status: '400' });
+        }
+        const quota = api.rateLimit;
+        if (!quota.resetAt || quota.resetAt * 1000 < Date.now()) quota.resetAt = Math.floor(Date.now() / 1000) + 3600;
+        const limited = quota.remaining <= 0;
+        if (!limited) quota.remaining--;
+        void reply.headers({ 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': String(quota.remaining), 'x-ratelimit-used': String(5000 - quota.remaining), 'x-ratelimit-reset': String(quota.resetAt), 'x-ratelimit-resource': 'core' });
+        if (limited) {
+          return reply.code(403).send({ message: `API rate limit exceeded for user ID ${user.id}.`, documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api', status: '403' });
+        }
+      });
+
+      /** One page of `all` in GitHub's style: `page`/`per_page` (at most 100), and a Link header to the others. */
+      function paginate<T>(req: FastifyRequest, reply: FastifyReply, all: T[]): T[] {
+        const url = new URL(req.url, `http://${req.headers.host}`);
+        const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 100);
+        const page = Math.max(Number(url.searchParams.get('page') ?? 1), 1);
+        const pages = Math.max(Math.ceil(all.length / perPage), 1);
+        const link = (n: number, rel: string) => {
+          url.searchParams.set('page', String(n));
+          return `<${url.toString()}>; rel="${rel}"`;
+        };
+        const links = [...(page < pages ? [link(page + 1, 'next'), link(pages, 'last')] : []), ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : [])];
+        if (links.length) void reply.header('link', links.join(', '));
+        return all.slice((page - 1) * perPage, page * perPage);
+      }
+      const repoOf = (req: FastifyRequest) => {
+        const { owner, name } = req.params as { owner: string; name: string };
+        return repos.get(`${owner}/${name}`);
+      };
+      const notFound = (reply: FastifyReply) => reply.code(404).send({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+      const htmlUrl = (req: FastifyRequest, path: string) => {
+        const { owner, name } = req.params as { owner: string; name: string };
+        return `https://github.com/${owner}/${name}/${path}`;
+      };
+
+      app.get('/repos/:owner/:name/pulls', async (req, reply) => {
+        api.routeCalls.pulls++;
+        const repo = repoOf(req);
+        if (!repo) return notFound(reply);
+        const state = (req.query as { state?: string }).state ?? 'open';
+        // Every fake pull request is open; GitHub's default order is newest first.
+        const pulls = state === 'closed' ? [] : [...repo.pulls].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+        return paginate(req, reply, pulls).map((p) => ({
+          id: 1_000_000 + p.number,
+          number: p.number,
+          state: 'open',
+          title: p.title,
+          html_url: htmlUrl(req, `pull/${p.number}`),
+          user: { login: p.user, id: 1, type: 'User' },
+          draft: p.draft ?? false,
+          created_at: p.createdAt,
+          updated_at: p.createdAt,
+          head: { ref: p.head ?? `feature-${p.number}`, sha: 'a'.repeat(40) },
+          base: { ref: p.base ?? 'main', sha: 'b'.repeat(40) },
+          requested_reviewers: (p.reviewers ?? []).map((login) => ({ login, id: 2, type: 'User' })),
+        }));
+      });
+
+      app.get('/repos/:owner/:name/actions/runs', async (req, reply) => {
+        api.routeCalls.runs++;
+        const repo = repoOf(req);
+        if (!repo) return notFound(reply);
+        const q = req.query as { created?: string; branch?: string };
+        // `created` takes GitHub's search date syntax; the widgets send `>=YYYY-MM-DD`.
+        if (q.created && !/^>=\d{4}-\d{2}-\d{2}$/.test(q.created)) return reply.code(422).send({ message: 'Validation Failed', status: '422' });
+        const from = q.created ? Date.parse(q.created.slice(2)) : 0;
+        const runs = repo.runs
+          .filter((r) => Date.parse(r.createdAt) >= from && (!q.branch || (r.branch ?? 'main') === q.branch))
+          .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+        return {
+          total_count: runs.length,
+          workflow_runs: paginate(req, reply, runs).map((r) => ({
+            id: r.id,
+            name: r.name,
+            workflow_id: r.workflowId,
+            head_branch: r.branch ?? 'main',
+            event: 'push',
+            status: r.status,
+            conclusion: r.conclusion,
+            run_number: r.id,
+            html_url: htmlUrl(req, `actions/runs/${r.id}`),
+            created_at: r.createdAt,
+            updated_at: r.createdAt,
+          })),
+        };
+      });
+
       // DELETE /applications/{client_id}/token: Basic client_id:client_secret, JSON body { access_token }.
       app.delete('/applications/:clientId/token', async (req, reply) => {
         provider.calls.revokes++;
@@ -120,5 +260,5 @@ export async function startFakeGitHub(options: { user?: { id: number; login: str
     },
   )) as FakeGitHub;
 
-  return Object.assign(fake, { setKind: (k: GitHubAppKind) => void (kind = k), tokenAccepts, revocations });
+  return Object.assign(fake, { setKind: (k: GitHubAppKind) => void (kind = k), tokenAccepts, revocations, repos, api });
 }

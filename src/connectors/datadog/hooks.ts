@@ -27,4 +27,10 @@ export const hooks: ConnectorHooks = {
     // No routing keys: Datadog webhooks are unsigned and routed by the connection they are addressed to.
     return { id: site, name: `Datadog (${site})`, metadata: { site } };
   },
+
+  // Every read needs both keys: the API key names the organisation, the application key the permissions.
+  apiHeaders(credentials): Record<string, string> {
+    if (credentials.type !== 'apiKey') return {};
+    return { 'dd-api-key': credentials.fields.apiKey ?? '', 'dd-application-key': credentials.fields.appKey ?? '' };
+  },
 };

@@ -1,6 +1,7 @@
 // Datadog: alerting monitors, incidents and SLOs, with the customer's API and application keys.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 /** Datadog sites; keys only work on their own site, and the site picks the API host. */
 export const DATADOG_SITES = [
@@ -45,6 +46,6 @@ export const connector = defineConnector({
   extraEnv: {
     DATADOG_WEBHOOK_SECRET: 'Shared secret Datadog webhooks send in a custom header (Datadog does not sign deliveries).',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

@@ -49,4 +49,7 @@ export const hooks: ConnectorHooks = {
 
   // A dead (revoked, expired or already used) refresh token is answered with HTTP 200 and this code.
   isDeadGrant: ({ error }) => error === 'bad_refresh_token',
+
+  // GitHub asks for its media type and a pinned API version on every REST call.
+  apiHeaders: (credentials) => (credentials.type === 'oauth2' ? apiHeaders(credentials.tokens.accessToken) : {}),
 };

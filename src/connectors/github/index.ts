@@ -1,6 +1,7 @@
 // GitHub: pull requests, CI health and delivery pace for the CTO (OAuth App or GitHub App user tokens).
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'github',
@@ -49,6 +50,6 @@ export const connector = defineConnector({
   extraEnv: {
     GITHUB_WEBHOOK_SECRET: 'Secret of the GitHub webhook: verifies X-Hub-Signature-256.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

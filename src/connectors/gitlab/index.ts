@@ -1,6 +1,7 @@
 // GitLab (gitlab.com; self-managed through the GITLAB_*_URL overrides): merge requests and pipelines.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'gitlab',
@@ -37,6 +38,6 @@ export const connector = defineConnector({
   extraEnv: {
     GITLAB_WEBHOOK_TOKEN: 'Secret token of the GitLab webhook: compared with X-Gitlab-Token.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

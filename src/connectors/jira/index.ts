@@ -1,6 +1,7 @@
 // Jira Cloud through Atlassian OAuth 2.0 (3LO): issue counts, sprints and backlog health.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'jira',
@@ -15,8 +16,9 @@ export const connector = defineConnector({
     tokenUrl: 'https://auth.atlassian.com/oauth/token',
     // Atlassian has no revocation endpoint for 3LO tokens: users remove the app under "connected apps".
     scopes: {
-      // offline_access is what yields a refresh token.
-      default: ['read:jira-work', 'read:jira-user', 'offline_access'],
+      // offline_access is what yields a refresh token. The classic scopes do not reach the Jira Software (agile)
+      // API: the two read-only granular ones let the sprint-progress widget list a board's sprints.
+      default: ['read:jira-work', 'read:jira-user', 'offline_access', 'read:board-scope:jira-software', 'read:sprint:jira-software'],
       available: [
         'read:jira-work',
         'read:jira-user',
@@ -54,6 +56,6 @@ export const connector = defineConnector({
   extraEnv: {
     JIRA_WEBHOOK_SECRET: 'Secret of the Jira admin webhook: verifies X-Hub-Signature.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });
