@@ -89,8 +89,12 @@ export function providerErrorOf(provider: string, response: RawResponse): Provid
     : typeof b.code === 'string' ? b.code
     : typeof (b.error as { code?: unknown })?.code === 'string' ? String((b.error as { code: string }).code)
     : undefined;
-  return new ProviderError(provider, response.status, code, `${provider} answered HTTP ${response.status}${code ? ` (${code})` : ''}`, {
-    retryAfterSeconds: retryAfterSeconds(response.headers),
+  const wait = retryAfterSeconds(response.headers);
+  // An exhausted quota answered as 403 (GitHub's primary limit) is a rate limit, not a missing permission.
+  const quotaExhausted = response.status === 403 && wait !== undefined;
+  const status = quotaExhausted ? 429 : response.status;
+  return new ProviderError(provider, status, code, `${provider} answered HTTP ${response.status}${code ? ` (${code})` : ''}`, {
+    retryAfterSeconds: wait,
   });
 }
 

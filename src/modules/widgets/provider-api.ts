@@ -136,5 +136,8 @@ export function toAppError(error: unknown, providerName: string): AppError {
   }
   if (error.status === 401) return new AppError('reauth_required', `${providerName} no longer accepts this connection's credentials; reconnect it.`);
   if (error.status === 403) return new AppError('insufficient_scope', `${providerName} refused: the connection lacks a permission this widget needs.`);
+  // The thing the parameters name is not there (a repository, project or board) or the request was refused as malformed.
+  if (error.status === 404) return new AppError('not_found', `${providerName} has no such resource; check the widget's parameters.`);
+  if (error.status === 400 || error.status === 422) return new AppError('bad_request', `${providerName} refused the request; check the widget's parameters.`);
   return new AppError('provider_unavailable', `${providerName} did not answer properly (${error.status || error.providerCode}); try again later.`);
 }
