@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ConnectorHooks } from '../types.js';
 
 /** Realm ids are numeric; the value goes into URL paths and came through the browser, so nothing else passes. */
-const realmIdSchema = z.string().regex(/^\d{1,32}$/, 'realmId must be numeric');
+export const realmIdSchema = z.string().regex(/^\d{1,32}$/, 'realmId must be numeric');
 
 const companyInfoSchema = z.object({
   CompanyInfo: z.object({
@@ -32,5 +32,11 @@ export const hooks: ConnectorHooks = {
       // Intuit webhooks name the company by realmId (legacy eventNotifications[].realmId).
       routingKeys: [`realm:${realmId}`],
     };
+  },
+
+  apiHeaders(credentials): Record<string, string> {
+    // QBO answers XML unless asked for JSON.
+    if (credentials.type !== 'oauth2') return {};
+    return { authorization: `Bearer ${credentials.tokens.accessToken}`, accept: 'application/json' };
   },
 };

@@ -1,6 +1,7 @@
 // QuickBooks Online (Intuit): profit and loss, cash and receivables for the CFO.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'quickbooks',
@@ -38,6 +39,6 @@ export const connector = defineConnector({
   extraEnv: {
     QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN: 'Verifier token of the Intuit app webhooks: verifies intuit-signature.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

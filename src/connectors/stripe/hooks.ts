@@ -33,6 +33,13 @@ export const hooks: ConnectorHooks = {
     return account;
   },
 
+  apiHeaders(credentials): Record<string, string> {
+    // A restricted key and a Connect access token both act on their account as a bearer secret key would.
+    const secret = credentials.type === 'oauth2' ? credentials.tokens.accessToken : credentials.fields.apiKey;
+    if (!secret) throw new AppError('reauth_required', 'The Stripe connection has no key; reconnect it.');
+    return { authorization: `Bearer ${secret}` };
+  },
+
   async revoke({ metadata, accountId, http, endpoints, providerEnv }) {
     // Deauthorization names the platform (client_id) and the account, not a token, under the platform's
     // secret key (STRIPE_CLIENT_SECRET) as the Basic user name: more than `auth.revoke` can describe.

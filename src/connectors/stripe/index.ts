@@ -1,6 +1,7 @@
 // Stripe: balance, revenue and subscriptions, with a restricted key or through Stripe Connect OAuth.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'stripe',
@@ -49,6 +50,6 @@ export const connector = defineConnector({
   extraEnv: {
     STRIPE_WEBHOOK_SECRET: 'Signing secret (whsec_…) of the Stripe webhook endpoint: verifies Stripe-Signature.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });

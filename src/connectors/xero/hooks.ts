@@ -1,4 +1,5 @@
 // Xero provider code: the tenant (organisation) comes from GET /connections, matched to the grant's auth event.
+import { AppError } from '../../errors.js';
 import type { ConnectorHooks } from '../types.js';
 import { authEventIdOf, pickTenant, xeroConnectionsSchema } from './tenant.js';
 
@@ -23,5 +24,14 @@ export const hooks: ConnectorHooks = {
       // Xero webhook events carry tenantId.
       routingKeys: [`tenant:${tenant.tenantId}`],
     };
+  },
+
+  apiHeaders(credentials, metadata): Record<string, string> {
+    // One token may reach several organisations: every call names the tenant it reads.
+    const tenantId = metadata.tenantId;
+    if (!tenantId) throw new AppError('reauth_required', 'The Xero connection names no organisation; reconnect it.');
+    if (credentials.type !== 'oauth2') return {};
+    // Xero answers XML unless asked for JSON.
+    return { authorization: `Bearer ${credentials.tokens.accessToken}`, 'xero-tenant-id': tenantId, accept: 'application/json' };
   },
 };

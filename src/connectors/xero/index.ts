@@ -1,6 +1,7 @@
 // Xero: financial reports, bank balances and receivables for the CFO.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
   slug: 'xero',
@@ -24,6 +25,8 @@ export const connector = defineConnector({
         'accounting.invoices.read',
         'accounting.reports.profitandloss.read',
         'accounting.reports.balancesheet.read',
+        // The executive-summary widget's report; read-only, and the summary an executive opens Xero for.
+        'accounting.reports.executivesummary.read',
       ],
       available: [
         'offline_access',
@@ -34,9 +37,10 @@ export const connector = defineConnector({
         'accounting.payments.read',
         'accounting.banktransactions.read',
         'accounting.contacts.read',
+        // Confirmed in Xero's granular-scope lists as used by Nango's ExecutiveSummary action and others.
+        'accounting.reports.executivesummary.read',
         // ⚠ The names of the remaining report scopes follow Xero's pattern; not confirmed from Xero's docs.
         'accounting.reports.banksummary.read',
-        'accounting.reports.executivesummary.read',
         'accounting.reports.aged.read',
         'accounting.reports.trialbalance.read',
         'accounting.transactions.read',
@@ -61,6 +65,6 @@ export const connector = defineConnector({
   extraEnv: {
     XERO_WEBHOOK_KEY: 'Webhook key of the Xero app: verifies x-xero-signature and answers intent-to-receive.',
   },
-  widgets: {},
+  widgets,
   hooks,
 });
