@@ -176,12 +176,17 @@ describe.each(connectors.map((c) => [c.slug, c] as const))('connector %s', (slug
   });
 
   it('declares widgets the catalog can describe and the connection can serve', () => {
+    // An executive dashboard wants at least two views of every tool.
+    expect(Object.keys(c.widgets).length).toBeGreaterThanOrEqual(2);
     const available = oauth2Of(c)?.scopes.available ?? [];
     for (const [id, w] of Object.entries(c.widgets)) {
       expect(id).toMatch(KEBAB);
       expect(w.ttlSeconds).toBeGreaterThan(0);
       for (const scope of w.scopes) expect(available).toContain(scope);
       expect(() => z.toJSONSchema(w.params)).not.toThrow();
+      expect(['metric', 'list', 'timeseries', 'table']).toContain(w.kind);
+      expect(typeof w.fetch).toBe('function');
+      expect(w.title.length).toBeGreaterThan(0);
     }
   });
 });
