@@ -1,9 +1,9 @@
 // buildApp(deps): the Fastify instance with schemas, security headers, limits, docs, error handling and routes.
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -39,11 +39,13 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   const rateLimiter = createInboundRateLimiter({ redis: deps.redis, limits: config.rateLimit });
 
-  await app.register(helmet, {
-    // The API answers JSON; /docs needs its own CSP, which swagger-ui sets (staticCSP).
+  // Security headers from helmet, built once (the Fastify plugin rebuilt them on every request). The API
+  // answers JSON; /docs and the OAuth pages set their own CSP, which takes precedence over this one.
+  const securityHeaders = helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
+  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

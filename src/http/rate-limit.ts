@@ -41,18 +41,38 @@ interface Lease {
  */
 function createLeasedConsumer(limiter: RateLimiterAbstract, leaseSize: number) {
   const leases = new Map<string, Lease>();
+  // One lease request per key at a time: concurrent first requests wait for it instead of each taking a lease.
+  const pending = new Map<string, Promise<unknown>>();
+
+  function spend(lease: Lease, now: number): RateLimiterRes {
+    lease.left--;
+    return new RateLimiterRes(lease.sharedRemaining + lease.left, lease.resetAt - now, 0, false);
+  }
+
   return async (key: string): Promise<RateLimiterRes> => {
-    const now = Date.now();
-    const lease = leases.get(key);
-    if (lease && lease.left > 0 && lease.resetAt > now) {
-      lease.left--;
-      return new RateLimiterRes(lease.sharedRemaining + lease.left, lease.resetAt - now, 0, false);
+    for (let round = 0; round < 3; round++) {
+      const now = Date.now();
+      const lease = leases.get(key);
+      if (lease && lease.left > 0 && lease.resetAt > now) return spend(lease, now);
+      const inflight = pending.get(key);
+      if (inflight) {
+        await inflight.catch(() => undefined);
+        continue;
+      }
+      const take = lease && lease.resetAt > now && lease.sharedRemaining < leaseSize ? 1 : leaseSize;
+      if (leases.size > 50_000) leases.clear();
+      const request = limiter.consume(key, take).then((res) => {
+        leases.set(key, { left: take, sharedRemaining: res.remainingPoints, resetAt: Date.now() + res.msBeforeNext });
+      });
+      pending.set(key, request);
+      try {
+        await request;
+      } finally {
+        pending.delete(key);
+      }
     }
-    const take = lease && lease.resetAt > now && lease.sharedRemaining < leaseSize ? 1 : leaseSize;
-    if (leases.size > 50_000) leases.clear();
-    const res = await limiter.consume(key, take);
-    leases.set(key, { left: take - 1, sharedRemaining: res.remainingPoints, resetAt: now + res.msBeforeNext });
-    return new RateLimiterRes(res.remainingPoints + take - 1, res.msBeforeNext, 0, false);
+    // Still nothing after a few rounds (a burst ate every lease): one point straight from the shared bucket.
+    return limiter.consume(key, 1);
   };
 }
 

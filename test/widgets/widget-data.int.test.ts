@@ -81,7 +81,7 @@ describe('widget data', () => {
     const slot = { connectionId: id, widgetId: 'todays-meetings', paramsHash: hashParams({ calendarId: 'primary', timeZone: 'UTC' }), dataKey: t.deps.vault.unwrapDataKey(id, row.dataKey!) };
     const cached = (await t.deps.widgetCache.read(slot))!;
     expect(cached.fetchedAt).toBe(first.fetchedAt);
-    await t.deps.widgetCache.fetch(slot, async () => ({ ...cached, freshUntil: new Date(Date.now() - 1000).toISOString() }));
+    await t.deps.widgetCache.write(slot, { ...cached, freshUntil: new Date(Date.now() - 1000).toISOString() });
     fake.events.push({ id: 'e3', summary: 'Late call', start: { dateTime: at(17) }, end: { dateTime: at(18) } });
     const stale = (await read('todays-meetings')).json();
     expect(stale).toMatchObject({ source: 'cache', stale: true });

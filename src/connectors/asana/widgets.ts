@@ -1,6 +1,7 @@
 // Asana widgets: overdue tasks (a project's, or the user's own in a workspace) and a project's progress.
 import { z } from 'zod';
 import { AppError, ProviderError } from '../../errors.js';
+import { dateIn, timeZoneParam } from '../../lib/time-zone.js';
 import type { ProviderApi, WidgetDefinition } from '../types.js';
 
 /** GET /tasks cannot filter on due dates (only the premium search API can): 10 pages of 100 open tasks are read. */
@@ -9,14 +10,7 @@ const PAGE_SIZE = 100;
 
 const gid = z.string().regex(/^\d{1,32}$/, 'an Asana gid (digits)');
 
-const timeZone = z.string().min(1).max(64).default('UTC').refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'an IANA time zone such as America/New_York');
+const timeZone = timeZoneParam;
 
 const task = z.object({
   gid: z.string(),
@@ -46,9 +40,7 @@ const overdueParams = z.object({
 const progressParams = z.object({ project: gid });
 
 /** The calendar date of `now` in a time zone, as YYYY-MM-DD (what `due_on` holds). */
-export function dateIn(now: Date, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
+export { dateIn };
 
 const badParam = (field: string, detail: string) => new AppError('validation_failed', detail, { fields: [{ path: `querystring.${field}`, message: detail }] });
 

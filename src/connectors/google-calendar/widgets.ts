@@ -1,5 +1,6 @@
 // Google Calendar widgets: today's meetings and the week's meeting load, from events.list (singleEvents).
 import { z } from 'zod';
+import { startOfDay, timeZoneParam } from '../../lib/time-zone.js';
 import type { ProviderApi, WidgetDefinition } from '../types.js';
 
 const EVENTS_SCOPE = 'https://www.googleapis.com/auth/calendar.events.readonly';
@@ -26,27 +27,9 @@ type CalendarEvent = z.infer<typeof eventList>['items'][number];
 
 const params = z.object({
   calendarId: z.string().min(1).max(200).default('primary'),
-  timeZone: z.string().min(1).max(64).default('UTC').refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'an IANA time zone such as Europe/Paris'),
+  timeZone: timeZoneParam,
 });
 
-/** Midnight in `timeZone` of the day containing `now`, as an instant. */
-export function startOfDay(now: Date, timeZone: string): Date {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      .formatToParts(now)
-      .map((p) => [p.type, p.value]),
-  );
-  const wallAsUtc = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
-  const offsetMs = wallAsUtc - Math.floor(now.getTime() / 1000) * 1000;
-  return new Date(Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!) - offsetMs);
-}
 
 /** Events between two instants, following nextPageToken for at most MAX_PAGES pages of 250. */
 async function listEvents(api: ProviderApi, calendarId: string, from: Date, to: Date): Promise<CalendarEvent[]> {

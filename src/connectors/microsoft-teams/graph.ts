@@ -35,23 +35,4 @@ export const graphUtcTime = z
   .object({ dateTime: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/), timeZone: z.literal('UTC') })
   .transform((t) => new Date(`${t.dateTime.slice(0, 23)}Z`));
 
-export const timeZoneParam = z.string().min(1).max(64).default('UTC').refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'an IANA time zone such as Europe/London');
-
-/** Midnight in `timeZone` of the day containing `now`, as an instant. */
-export function startOfDay(now: Date, timeZone: string): Date {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      .formatToParts(now)
-      .map((p) => [p.type, Number(p.value)]),
-  ) as Record<string, number>;
-  const wallAsUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  const offsetMs = wallAsUtc - Math.floor(now.getTime() / 1000) * 1000;
-  return new Date(Date.UTC(parts.year!, parts.month! - 1, parts.day!) - offsetMs);
-}
+export { startOfDay, timeZoneParam } from '../../lib/time-zone.js';

@@ -1,6 +1,7 @@
 // A short-lived in-process copy of connection rows for the hot read path (widget data), with the data key
 // unwrapped once. Writers announce changes on a channel so every instance drops its copy at once; the TTL
 // bounds anything missed. Provider calls never trust it: credentials are always read from the database.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ConnectionRow } from '../../db/schema.js';
 import { connectionChangedChannel } from '../../lib/kv-keys.js';
 import type { KeyValueStore, Unsubscribe } from '../../lib/kv/kv.js';
@@ -10,8 +11,8 @@ import type { ConnectionRepo } from './connection.repo.js';
 
 export interface CachedConnection {
   row: ConnectionRow;
-  /** The unwrapped data key, or undefined once disconnected. */
-  dataKey?: Buffer;
+  /** The unwrapped data key (as a KeyObject: cheaper per use), or undefined once disconnected. */
+  dataKey?: KeyObject;
 }
 
 const MAX_ENTRIES = 20_000;
@@ -42,7 +43,7 @@ export function createConnectionCache(deps: {
       if (hit && hit.expiresAt > Date.now()) return hit.value.row.workspaceId === workspaceId ? hit.value : undefined;
       const row = await deps.repo.findInWorkspace(workspaceId, connectionId);
       if (!row) return undefined;
-      const value = { row, dataKey: row.dataKey ? deps.vault.unwrapDataKey(row.id, row.dataKey) : undefined };
+      const value = { row, dataKey: row.dataKey ? createSecretKey(deps.vault.unwrapDataKey(row.id, row.dataKey)) : undefined };
       if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
       entries.set(connectionId, { value, expiresAt: Date.now() + ttlMs });
       return value;

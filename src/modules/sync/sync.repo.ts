@@ -1,5 +1,5 @@
 // SQL for sync runs and widget reads, and nothing else.
-import { and, desc, eq, gte, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, lt, max, or } from 'drizzle-orm';
 import type { Db, DbTransaction } from '../../db/database.js';
 import { connections, syncRuns, widgetReads, type JsonObject, type SyncRunRow, type SyncTrigger, type WidgetReadRow } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
@@ -65,8 +65,9 @@ export function createSyncRepo(db: Db) {
 
     /** Active connections with widgets read since `readSince` whose last sync is older than `syncedBefore`. */
     async dueForScheduledSync(readSince: Date, syncedBefore: Date, limit: number): Promise<{ id: string; workspaceId: string }[]> {
+      // Most recently read first: when more are due than one scan takes, the widgets in use come first.
       return db
-        .selectDistinct({ id: connections.id, workspaceId: connections.workspaceId })
+        .select({ id: connections.id, workspaceId: connections.workspaceId })
         .from(connections)
         .innerJoin(widgetReads, eq(widgetReads.connectionId, connections.id))
         .where(
@@ -76,6 +77,8 @@ export function createSyncRepo(db: Db) {
             or(isNull(connections.lastSyncedAt), lt(connections.lastSyncedAt, syncedBefore)),
           ),
         )
+        .groupBy(connections.id, connections.workspaceId)
+        .orderBy(desc(max(widgetReads.lastReadAt)))
         .limit(limit);
     },
 

@@ -1,5 +1,5 @@
 // AES-256-GCM from node:crypto, with the vault's fixed sizes, and strict base64url for the text forms.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { KeyObject, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { VaultError } from './vault-error.js';
 
 export const KEY_BYTES = 32;
@@ -13,7 +13,7 @@ export interface GcmSealed {
 }
 
 /** A fresh random 96-bit IV per message: with at most a few billion messages per key, collisions stay negligible. */
-export function gcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): GcmSealed {
+export function gcmEncrypt(key: Buffer | KeyObject, plaintext: Buffer, aad: Buffer): GcmSealed {
   assertKey(key);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
@@ -23,7 +23,7 @@ export function gcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): GcmSeal
 }
 
 /** Throws VaultError('tampered') when the key, the AAD or any byte does not match. */
-export function gcmDecrypt(key: Buffer, sealed: GcmSealed, aad: Buffer): Buffer {
+export function gcmDecrypt(key: Buffer | KeyObject, sealed: GcmSealed, aad: Buffer): Buffer {
   assertKey(key);
   if (sealed.iv.length !== IV_BYTES || sealed.tag.length !== TAG_BYTES) {
     throw new VaultError('malformed', 'ciphertext has a wrong IV or tag length');
@@ -38,7 +38,12 @@ export function gcmDecrypt(key: Buffer, sealed: GcmSealed, aad: Buffer): Buffer 
   }
 }
 
-function assertKey(key: Buffer) {
+/** A KeyObject (made once with createSecretKey) spares Node building one per call on hot paths. */
+function assertKey(key: Buffer | KeyObject) {
+  if (key instanceof KeyObject) {
+    if (key.type !== 'secret' || key.symmetricKeySize !== KEY_BYTES) throw new VaultError('malformed', `an AES-256 key must be ${KEY_BYTES} bytes`);
+    return;
+  }
   if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new VaultError('malformed', `an AES-256 key must be ${KEY_BYTES} bytes`);
 }
 

@@ -1,5 +1,5 @@
 // The vault: the only code that encrypts or decrypts secrets. Ciphertexts name their key and are bound to a connection and a purpose.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { decodeBase64url, gcmDecrypt, gcmEncrypt, IV_BYTES, KEY_BYTES, TAG_BYTES, type GcmSealed } from './aes-gcm.js';
 import { KEY_ID_PATTERN, type KeyRing } from './keyring.js';
 import { VaultError } from './vault-error.js';
@@ -152,12 +152,12 @@ function dataKeyAad(aad: string): Buffer {
  * Encrypts cached data with a connection's data key: `d1.<base64url(iv | tag | data)>`, compact for Redis.
  * `aad` should name where the value lives (e.g. the cache key), so a value copied elsewhere fails to open.
  */
-export function sealWithDataKey(key: Buffer, aad: string, plaintext: string): string {
+export function sealWithDataKey(key: Buffer | KeyObject, aad: string, plaintext: string): string {
   const sealed = gcmEncrypt(key, Buffer.from(plaintext, 'utf8'), dataKeyAad(aad));
   return `${DATA_KEY_VERSION}.${Buffer.concat([sealed.iv, sealed.tag, sealed.data]).toString('base64url')}`;
 }
 
-export function openWithDataKey(key: Buffer, aad: string, sealed: string): string {
+export function openWithDataKey(key: Buffer | KeyObject, aad: string, sealed: string): string {
   const associated = dataKeyAad(aad);
   const body = typeof sealed === 'string' && sealed.startsWith(`${DATA_KEY_VERSION}.`) ? decodeBase64url(sealed.slice(3)) : undefined;
   if (!body || body.length < IV_BYTES + TAG_BYTES) throw new VaultError('malformed', 'sealed data is not in the data-key format');

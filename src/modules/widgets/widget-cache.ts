@@ -1,6 +1,6 @@
 // Widget values in the key-value store, sealed with the connection's own data key (executives' figures never
 // sit in Redis in plaintext), with one fetch per key across every instance (in-process single flight + lock).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { KV_TTL_MS, widgetCache, widgetFetchLock } from '../../lib/kv-keys.js';
 import type { KeyValueStore } from '../../lib/kv/kv.js';
 import { openWithDataKey, sealWithDataKey } from '../vault/vault.service.js';
@@ -16,7 +16,7 @@ export interface CacheSlot {
   connectionId: string;
   widgetId: string;
   paramsHash: string;
-  dataKey: Buffer;
+  dataKey: Buffer | KeyObject;
 }
 
 /** A stable hash of parsed params: key order does not matter. */
@@ -61,6 +61,9 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
     for (;;) {
       if (await kv.acquire(lock, owner, KV_TTL_MS.widgetFetchLock)) {
         try {
+          // Another instance may have fetched between our miss and our lock: use its value, fetch nothing.
+          const current = await read(slot);
+          if (current && (!previous || current.fetchedAt > previous)) return current;
           const value = await loader();
           await write(slot, value);
           return value;
@@ -81,6 +84,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
 
   return {
     read,
+    write,
     /**
      * One fetch per key: concurrent callers in this process share one promise; other instances wait on the
      * lock for a value newer than `previousFetchedAt` (the value the caller already had, if any).

@@ -1,5 +1,6 @@
 // Widget data: cache hit → answer; stale → answer and revalidate in the background; miss → one provider fetch
 // per key across instances; provider failing → last good value marked stale. Output validated by kind.
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { getConnector } from '../../connectors/index.js';
 import type { ConnectorDefinition, WidgetDefinition } from '../../connectors/types.js';
@@ -59,7 +60,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     return parsed.data;
   }
 
-  function resolve(row: ConnectionRow, dataKey: Buffer | undefined, widgetId: string, query: Record<string, unknown>): Resolved {
+  function resolve(row: ConnectionRow, dataKey: Buffer | KeyObject | undefined, widgetId: string, query: Record<string, unknown>): Resolved {
     const connector = getConnector(row.integration);
     const widget = connector?.widgets[widgetId];
     if (!connector || !widget) throw new AppError('widget_not_found', `${row.integration} has no widget '${widgetId}'.`);
