@@ -9,6 +9,11 @@ export interface TokenServerOptions {
   clientSecret: string;
   /** `expires_in` of every access token. */
   accessTtlSeconds?: number;
+  /**
+   * More provider routes (an API fake built on this server's grants): called for any request the server does
+   * not know, with the grant's email when the bearer is an access token it issued; returns whether it answered.
+   */
+  extraRoute?: (req: IncomingMessage, res: ServerResponse, url: URL, bearerEmail: string | undefined) => boolean;
 }
 
 export interface TokenServerStats {
@@ -154,9 +159,13 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     res.end();
   }
 
-  function primaryCalendar(req: IncomingMessage, res: ServerResponse) {
+  const grantOfBearer = (req: IncomingMessage) => {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const grant = bearer ? accessTokens.get(bearer) : undefined;
+    return bearer ? accessTokens.get(bearer) : undefined;
+  };
+
+  function primaryCalendar(req: IncomingMessage, res: ServerResponse) {
+    const grant = grantOfBearer(req);
     if (!grant) return json(res, 401, { error: { code: 401, status: 'UNAUTHENTICATED' } });
     return json(res, 200, { kind: 'calendar#calendarListEntry', id: grant.email, summary: grant.email, primary: true });
   }
@@ -169,6 +178,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       : route === 'GET /auth' ? authorize(res, url)
       : route === 'GET /calendar/v3/users/me/calendarList/primary' ? primaryCalendar(req, res)
       : route === 'GET /done' ? json(res, 200, { ok: true })
+      : options.extraRoute?.(req, res, url, grantOfBearer(req)?.email) ? undefined
       : json(res, 404, { error: 'not_found' });
     void Promise.resolve(handle).catch((error: unknown) => {
       if (!res.headersSent) json(res, 500, { error: 'server_error', detail: String(error) });
