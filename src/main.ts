@@ -9,6 +9,12 @@ const { config, logger } = boot();
 const deps = await createDeps(config, logger);
 const app = await buildApp(deps);
 
+// Installed before listening: a SIGTERM at any moment from here on shuts down cleanly.
+onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+  await app.close(); // stop accepting, finish in-flight requests
+  await deps.close(); // finish running jobs, close the queue, the store and the pools
+});
+
 await app.listen({ port: config.port, host: config.host });
 // Every instance sends jobs; only worker instances run them. Started after listen: readiness does not wait on it.
 await deps.jobs.start();
@@ -18,8 +24,3 @@ if (config.runWorkers) {
   deps.syncScheduler.start();
 }
 logger.info({ url: config.publicUrl, workers: config.runWorkers, database: deps.database.kind, kv: deps.kv.kind }, 'hub ready');
-
-onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
-  await app.close(); // stop accepting, finish in-flight requests
-  await deps.close(); // finish running jobs, close the queue, the store and the pools
-});

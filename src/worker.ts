@@ -6,10 +6,9 @@ import { onShutdownSignal } from './lib/shutdown.js';
 
 const { config, logger } = boot();
 const deps = await createDeps(config, logger);
+onShutdownSignal(logger, config.shutdownTimeoutMs, () => deps.close());
 await deps.jobs.start();
 await registerJobHandlers(deps.jobs, deps);
 deps.refreshScheduler.start();
 deps.syncScheduler.start();
 logger.info({ database: deps.database.kind }, 'worker ready');
-
-onShutdownSignal(logger, config.shutdownTimeoutMs, () => deps.close());
