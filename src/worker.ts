@@ -6,9 +6,14 @@ import { onShutdownSignal } from './lib/shutdown.js';
 
 const { config, logger } = boot();
 const deps = await createDeps(config, logger);
-onShutdownSignal(logger, config.shutdownTimeoutMs, () => deps.close());
-await deps.jobs.start();
-await registerJobHandlers(deps.jobs, deps);
-deps.refreshScheduler.start();
-deps.syncScheduler.start();
-logger.info({ database: deps.database.kind }, 'worker ready');
+const shuttingDown = onShutdownSignal(logger, config.shutdownTimeoutMs, () => deps.close());
+try {
+  await deps.jobs.start();
+  await registerJobHandlers(deps.jobs, deps);
+  deps.refreshScheduler.start();
+  deps.syncScheduler.start();
+  logger.info({ database: deps.database.kind }, 'worker ready');
+} catch (error) {
+  // A signal during start-up stops what was starting; that is the shutdown, not a failure.
+  if (!shuttingDown()) throw error;
+}

@@ -1,7 +1,8 @@
 // Graceful shutdown: on SIGTERM or SIGINT run the closer once, and force the exit if it overruns its time.
 import type { Logger } from './logger.js';
 
-export function onShutdownSignal(logger: Logger, timeoutMs: number, close: () => Promise<void>) {
+/** Installs the handlers; the returned function tells whether a shutdown has begun. */
+export function onShutdownSignal(logger: Logger, timeoutMs: number, close: () => Promise<void>): () => boolean {
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (closing) return;
@@ -23,4 +24,5 @@ export function onShutdownSignal(logger: Logger, timeoutMs: number, close: () =>
   };
   process.once('SIGTERM', (s) => void shutdown(s));
   process.once('SIGINT', (s) => void shutdown(s));
+  return () => closing;
 }
