@@ -1,6 +1,6 @@
 // Widget data end to end (Google Calendar against its fake): cache hit, stale-while-revalidate, single flight,
 // stale-if-error, purge on disconnect, provider errors mapped to problems, ETag, pagination, params.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GOOGLE_PATHS, startFakeGoogle, type FakeGoogle } from '../fakes/google.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
@@ -118,6 +118,8 @@ describe('widget data', () => {
     const cold = await read('meeting-load');
     expect(cold.statusCode).toBe(502);
     expect(cold.json().code).toBe('provider_unavailable');
+    // The answer leaves with the first failed call; let the other call's retries finish before the next test.
+    await vi.waitFor(() => expect(fake.api.failures).toHaveLength(0), { timeout: 10_000 });
   });
 
   it('retries a 5xx and honours Retry-After on a 429', async () => {
@@ -125,7 +127,7 @@ describe('widget data', () => {
     const ok = await read('todays-meetings');
     expect(ok.statusCode).toBe(200);
     fake.api.failures.push({ status: 429, headers: { 'retry-after': '120' } });
-    const limited = await read('meeting-load');
+    const limited = await read('todays-meetings', '?timeZone=Asia/Tokyo');
     expect(limited.statusCode).toBe(429);
     expect(limited.json().code).toBe('provider_rate_limited');
     expect(limited.headers['retry-after']).toBe('120');
