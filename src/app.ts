@@ -16,6 +16,9 @@ import { connectRoutes, oauthBrowserRoutes } from './modules/oauth/oauth.routes.
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { syncRoutes } from './modules/sync/sync.routes.js';
 import { widgetRoutes } from './modules/widgets/widget.routes.js';
+import { eventsRoutes } from './modules/events/events.routes.js';
+import { webhookAdminRoutes } from './modules/webhooks/webhook-admin.routes.js';
+import { webhookRoutes } from './modules/webhooks/webhook.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -84,6 +87,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(opsRoutes(deps));
   await app.register(catalogRoutes(deps));
   await app.register(oauthBrowserRoutes(deps));
+  await app.register(webhookRoutes(deps));
+  await app.register(webhookAdminRoutes(deps));
   await app.register(
     async (workspace) => {
       guardWorkspaceRoutes(workspace, { auth: deps.auth, rateLimiter, metrics: deps.metrics });
@@ -91,6 +96,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       await workspace.register(connectRoutes(deps));
       await workspace.register(widgetRoutes(deps));
       await workspace.register(syncRoutes(deps));
+      await workspace.register(eventsRoutes(deps));
     },
     { prefix: '/workspaces/:workspaceId' },
   );

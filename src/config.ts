@@ -52,6 +52,9 @@ const baseSchema = z.object({
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   TRUST_PROXY: bool.default(false),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  WEBHOOK_SUBSCRIPTIONS: bool.optional(),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  EVENTS_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
 });
 
 export interface ProviderEnv {
@@ -120,6 +123,11 @@ export interface Config {
   rateLimit: { perTokenPerMinute: number; perIpPerMinute: number };
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  /** Create per-connection webhook subscriptions at providers that need them (Graph, Google, Asana, Jira). */
+  webhookSubscriptions: boolean;
+  /** Processing attempts of a stored webhook event before it is marked failed (replayable). */
+  webhookMaxAttempts: number;
+  eventsHeartbeatSeconds: number;
   /** Per connector slug: credentials and URL overrides. */
   providers: Record<string, ProviderEnv>;
 }
@@ -181,11 +189,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
 
   const host = b.HOST ?? (b.NODE_ENV === 'production' ? '0.0.0.0' : 'localhost');
+  const publicUrl = (b.PUBLIC_URL ?? `http://localhost:${b.PORT}`).replace(/\/$/, '');
   return deepFreeze({
     env: b.NODE_ENV,
     port: b.PORT,
     host,
-    publicUrl: (b.PUBLIC_URL ?? `http://localhost:${b.PORT}`).replace(/\/$/, ''),
+    publicUrl,
     logLevel: b.LOG_LEVEL,
     dataDir: b.DATA_DIR,
     databaseUrl: b.DATABASE_URL,
@@ -202,6 +211,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     rateLimit: { perTokenPerMinute: b.RATE_LIMIT_PER_MINUTE, perIpPerMinute: b.RATE_LIMIT_PER_IP_PER_MINUTE },
     trustProxy: b.TRUST_PROXY,
     shutdownTimeoutMs: b.SHUTDOWN_TIMEOUT_MS,
+    // Providers deliver only to public HTTPS URLs: subscribing from http://localhost would only fail.
+    webhookSubscriptions: b.WEBHOOK_SUBSCRIPTIONS ?? publicUrl.startsWith('https://'),
+    webhookMaxAttempts: b.WEBHOOK_MAX_ATTEMPTS,
+    eventsHeartbeatSeconds: b.EVENTS_HEARTBEAT_SECONDS,
     providers: providerEnv,
   });
 }

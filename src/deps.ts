@@ -31,6 +31,15 @@ import { createWidgetCache, type WidgetCache } from './modules/widgets/widget-ca
 import { createWidgetService, type WidgetService } from './modules/widgets/widget.service.js';
 import { createVault, type Vault } from './modules/vault/vault.service.js';
 import { createConnectionService, type ConnectionService } from './modules/connections/connection.service.js';
+import { webhookWakeChannel } from './lib/kv-keys.js';
+import { createLiveEvents, type LiveEvents } from './modules/events/live-events.service.js';
+import { createSubscriptionScheduler, type SubscriptionScheduler } from './modules/webhooks/subscriptions/subscription.scheduler.js';
+import { createWebhookSubscriptionRepo } from './modules/webhooks/subscriptions/webhook-subscription.repo.js';
+import { createWebhookSubscriptionService, type WebhookSubscriptionService } from './modules/webhooks/subscriptions/webhook-subscription.service.js';
+import { createWebhookEventRepo, type WebhookEventRepo } from './modules/webhooks/webhook-event.repo.js';
+import { createWebhookIngest, type WebhookIngest } from './modules/webhooks/webhook-ingest.service.js';
+import { createWebhookProcessing } from './modules/webhooks/webhook-processing.service.js';
+import { createWebhookProcessor, type WebhookProcessor } from './modules/webhooks/webhook-processor.js';
 
 export interface Deps {
   config: Config;
@@ -59,6 +68,12 @@ export interface Deps {
   widgetCache: WidgetCache;
   sync: SyncService;
   syncScheduler: ReturnType<typeof createSyncScheduler>;
+  liveEvents: LiveEvents;
+  webhookIngest: WebhookIngest;
+  webhookEventRepo: WebhookEventRepo;
+  webhookProcessor: WebhookProcessor;
+  webhookSubscriptions: WebhookSubscriptionService;
+  subscriptionScheduler: SubscriptionScheduler;
   /** Closes what createDeps opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -93,10 +108,17 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const oauthStates = createOAuthStateStore({ kv: store.kv });
   const connectionCache = createConnectionCache({ repo: connectionRepo, vault, kv: store.kv, logger });
   await connectionCache.start();
-  const onChanged = (id: string) => connectionCache.changed(id);
-  const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger });
+  const liveEvents = createLiveEvents({ kv: store.kv, logger });
+  // A changed connection: every instance drops its cached copy, and the workspace's dashboards hear of it.
+  const onChanged = async (id: string) => {
+    await connectionCache.changed(id);
+    const row = await connectionRepo.findById(id);
+    if (row) await liveEvents.publish(row.workspaceId, { type: 'connection.updated', data: { integrationId: row.id, slug: row.integration, status: row.status } });
+  };
+  const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger, onStatusChanged: onChanged });
   const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger }, { concurrency: config.refreshConcurrency });
   const widgetCache = createWidgetCache({ kv: store.kv });
+  const api = createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) });
   // Reads are recorded for syncs; the recorder belongs to the sync service, which itself needs the widgets
   // (the closure runs only once requests arrive, after both exist).
   const widgets = createWidgetService({
@@ -104,15 +126,53 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     connectionCache,
     vault,
     cache: widgetCache,
-    api: createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) }),
+    api,
     kv: store.kv,
     logger,
     onRead: (row, widgetId, params, paramsHash) => recordRead(row.id, widgetId, params, paramsHash),
   });
-  const sync = createSyncService({ config, syncRepo: createSyncRepo(database.db), connectionRepo, jobs, widgets, logger });
+  const syncRepo = createSyncRepo(database.db);
+  const sync = createSyncService({ config, syncRepo, connectionRepo, jobs, widgets, logger });
   const recordRead = sync.readRecorder();
   const syncScheduler = createSyncScheduler({ sync, logger, intervalSeconds: config.syncIntervalSeconds });
-  const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds, onChanged });
+
+  const webhookSubscriptions = createWebhookSubscriptionService({ config, repo: createWebhookSubscriptionRepo(database.db), connectionRepo, vault, api, logger });
+  const subscriptionScheduler = createSubscriptionScheduler({ subscriptions: webhookSubscriptions, logger });
+  const onConnected = async (row: { id: string; integration: string }) => {
+    if (webhookSubscriptions.manages(row.integration)) await jobs.send('webhooks.subscribe', { connectionId: row.id }, { singletonKey: row.id });
+  };
+  const connectionStore = createConnectionStore({ connectionRepo, auditRepo, sealer, refreshAheadSeconds: config.refreshAheadSeconds, onChanged, onConnected });
+  const disconnect = createDisconnectService({
+    config, connectionRepo, auditRepo, sealer, kv: store.kv, logger, onChanged,
+    unsubscribe: (row) => webhookSubscriptions.unsubscribeAll(row),
+  });
+
+  const webhookEventRepo = createWebhookEventRepo(database.db);
+  const webhookProcessor = createWebhookProcessor(
+    {
+      events: webhookEventRepo,
+      processing: createWebhookProcessing({
+        connectionRepo, auditRepo, syncRepo, widgets, disconnect, subscriptions: webhookSubscriptions, liveEvents, onConnectionChanged: onChanged, logger,
+      }),
+      metrics,
+      logger,
+    },
+    { maxAttempts: config.webhookMaxAttempts },
+  );
+  // Workers on every instance take new events at once: woken here directly, elsewhere through the store (at
+  // most one announcement per few milliseconds, however many deliveries arrive).
+  const stopWakeListener = await store.kv.subscribe(webhookWakeChannel(), () => webhookProcessor.wake());
+  let wakeQueued = false;
+  const onStored = () => {
+    webhookProcessor.wake();
+    if (wakeQueued) return;
+    wakeQueued = true;
+    setTimeout(() => {
+      wakeQueued = false;
+      store.kv.publish(webhookWakeChannel(), '1').catch((err: unknown) => logger.warn({ err }, 'could not wake webhook workers'));
+    }, 5).unref();
+  };
+  const webhookIngest = createWebhookIngest({ config, events: webhookEventRepo, subscriptions: webhookSubscriptions, metrics, logger, onStored });
 
   return {
     config,
@@ -133,16 +193,25 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     oauthStates,
     connect: createConnectService({ config, states: oauthStates, store: connectionStore }),
     callback: createCallbackService({ config, states: oauthStates, store: connectionStore, logger }),
-    disconnect: createDisconnectService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger, onChanged }),
+    disconnect,
     refresh,
     refreshScheduler,
     widgetCache,
     widgets,
     sync,
     syncScheduler,
+    liveEvents,
+    webhookIngest,
+    webhookEventRepo,
+    webhookProcessor,
+    webhookSubscriptions,
+    subscriptionScheduler,
     async close() {
       await refreshScheduler.stop();
       syncScheduler.stop();
+      await webhookProcessor.stop();
+      await subscriptionScheduler.stop();
+      await stopWakeListener();
       await connectionCache.stop();
       await jobs.stop();
       if (!overrides.kv) await store.kv.close();

@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   route_not_found: 404,
   widget_not_found: 404,
   sync_not_found: 404,
+  webhook_event_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   integration_not_configured: 409,

@@ -23,6 +23,8 @@ try {
     await registerJobHandlers(deps.jobs, deps);
     deps.refreshScheduler.start();
     deps.syncScheduler.start();
+    deps.webhookProcessor.start();
+    deps.subscriptionScheduler.start();
   }
   logger.info({ url: config.publicUrl, workers: config.runWorkers, database: deps.database.kind, kv: deps.kv.kind }, 'hub ready');
 } catch (error) {

@@ -12,6 +12,8 @@ try {
   await registerJobHandlers(deps.jobs, deps);
   deps.refreshScheduler.start();
   deps.syncScheduler.start();
+  deps.webhookProcessor.start();
+  deps.subscriptionScheduler.start();
   logger.info({ database: deps.database.kind }, 'worker ready');
 } catch (error) {
   // A signal during start-up stops what was starting; that is the shutdown, not a failure.

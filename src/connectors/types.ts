@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { ProviderEnv } from '../config.js';
 import type { ResolvedEndpoints } from './endpoints.js';
+import type { ConnectorWebhooks } from './webhook-types.js';
 
 export const ROLES = ['common', 'cto', 'cfo'] as const;
 export type Role = (typeof ROLES)[number];
@@ -121,8 +122,10 @@ export interface ProviderApi {
   get<T = unknown>(path: string, options?: ApiRequestOptions): Promise<T>;
   post<T = unknown>(path: string, body: unknown, options?: ApiRequestOptions): Promise<T>;
   /** The whole answer, for pagination by headers (GitHub `Link`). */
-  request(method: 'GET' | 'POST', path: string, options?: ApiRequestOptions & { body?: unknown }): Promise<{ status: number; headers: Headers; body: unknown }>;
+  request(method: ApiMethod, path: string, options?: ApiRequestOptions & { body?: unknown }): Promise<{ status: number; headers: Headers; body: unknown }>;
 }
+
+export type ApiMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface ApiRequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -169,6 +172,8 @@ export interface ConnectorDefinition {
   widgets: Record<string, WidgetDefinition>;
   /** Provider code for what data cannot say: token-response quirks, account lookup, revocation, key checks. */
   hooks?: ConnectorHooks;
+  /** Inbound webhooks: verification, events, effects, and per-connection subscriptions where the provider needs them. */
+  webhooks?: ConnectorWebhooks;
 }
 
 /** What a connection's sealed credentials hold: OAuth tokens or API-key fields. */

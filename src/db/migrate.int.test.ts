@@ -9,7 +9,7 @@ import { openEmptyPglite } from '../../test/support/database.js';
 import { createDatabase, type Database } from './database.js';
 import { MIGRATIONS_FOLDER, runMigrations } from './migrate.js';
 
-const TABLES = ['audit_events', 'connections', 'sync_runs', 'webhook_events'];
+const TABLES = ['audit_events', 'connections', 'sync_runs', 'webhook_events', 'webhook_subscriptions', 'widget_reads'];
 const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
 
 async function appliedMigrations(database: Database): Promise<number> {

@@ -19,7 +19,6 @@ afterEach(async () => {
   for (const ws of workspaces.splice(0)) {
     await database.db.delete(connections).where(eq(connections.workspaceId, ws));
     await database.db.delete(auditEvents).where(eq(auditEvents.workspaceId, ws));
-    await database.db.delete(webhookEvents).where(eq(webhookEvents.workspaceId, ws));
   }
 });
 
@@ -161,7 +160,7 @@ describe('webhook_events', () => {
     const ws = newWorkspace();
     const connection = await insertConnection({ workspaceId: ws });
     const connector = `github-${randomUUID()}`;
-    const delivery = { connector, deliveryId: 'd-1', connectionId: connection.id, workspaceId: ws, payload: { a: 1 } };
+    const delivery = { connector, deliveryId: 'd-1', connectionId: connection.id, routingKeys: ['team:T1'], payload: { a: 1 } };
 
     const first = await database.db.insert(webhookEvents).values({ id: newId('webhookEvent'), ...delivery }).onConflictDoNothing().returning();
     const again = await database.db.insert(webhookEvents).values({ id: newId('webhookEvent'), ...delivery }).onConflictDoNothing().returning();
@@ -174,14 +173,14 @@ describe('webhook_events', () => {
       .select()
       .from(webhookEvents)
       .where(and(eq(webhookEvents.connector, connector), eq(webhookEvents.deliveryId, 'd-1')));
-    expect(kept).toMatchObject({ id: first[0]!.id, connectionId: null });
+    expect(kept).toMatchObject({ id: first[0]!.id, connectionId: null, routingKeys: ['team:T1'] });
+    await database.db.delete(webhookEvents).where(eq(webhookEvents.connector, connector));
   });
 
   it('rejects an unknown status', async () => {
-    const ws = newWorkspace();
     const insert = database.db
       .insert(webhookEvents)
-      .values({ id: newId('webhookEvent'), connector: 'github', deliveryId: randomUUID(), workspaceId: ws, status: 'done' as never });
+      .values({ id: newId('webhookEvent'), connector: 'github', deliveryId: randomUUID(), status: 'done' as never });
     expect(await sqlState(insert)).toBe('23514');
   });
 });

@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = [
   'disconnected',
   'revoke_failed',
   'key_rotated',
+  'webhook_lifecycle',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number] | (string & {});
 
@@ -131,16 +132,23 @@ export const webhookEvents = pgTable(
     id: text('id').primaryKey(),
     connector: text('connector').notNull(),
     deliveryId: text('delivery_id').notNull(),
-    // Null until the event is routed to a connection; kept (as null) when that connection is deleted.
+    eventType: text('event_type').notNull().default(''),
+    /** Tenant keys read from the delivery (`team:T123`), matched against connections.routing_keys when processed. */
+    routingKeys: text('routing_keys').array().notNull().default(sql`'{}'::text[]`),
+    /** The connection the delivery named directly (Asana URL, Graph subscription, Google channel); kept as null
+     *  when that connection is deleted. */
     connectionId: text('connection_id').references(() => connections.id, { onDelete: 'set null' }),
-    workspaceId: text('workspace_id'),
+    /** The connections the event was applied to, once processed. */
+    matchedConnectionIds: text('matched_connection_ids').array().notNull().default(sql`'{}'::text[]`),
     receivedAt: timestamptz('received_at').notNull().defaultNow(),
     /** Headers kept for audit, signatures and secrets removed before insert. */
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     payload: jsonb('payload').$type<unknown>(),
-    rawBody: text('raw_body'),
     status: text('status').$type<WebhookEventStatus>().notNull().default('received'),
     attempts: integer('attempts').notNull().default(0),
+    /** When a worker may (next) take the event: now on arrival, later after a failed attempt, or when a
+     *  worker's lease on it runs out. */
+    nextAttemptAt: timestamptz('next_attempt_at').notNull().defaultNow(),
     error: text('error'),
     processedAt: timestamptz('processed_at'),
   },
@@ -150,6 +158,47 @@ export const webhookEvents = pgTable(
     unique('webhook_events_connector_delivery_key').on(t.connector, t.deliveryId),
     index('webhook_events_status_received_idx').on(t.status, t.receivedAt),
     index('webhook_events_connection_idx').on(t.connectionId),
+    // The inbox's work queue: only events still to process are indexed, so a claim costs O(due).
+    index('webhook_events_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'received'`),
+  ],
+);
+
+export const WEBHOOK_SUBSCRIPTION_STATUSES = ['pending', 'active', 'failed'] as const;
+export type WebhookSubscriptionStatus = (typeof WEBHOOK_SUBSCRIPTION_STATUSES)[number];
+
+/** Subscriptions the hub created at a provider for one connection (Graph, Google channels, Asana, Jira). */
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: text('id').primaryKey(),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    connector: text('connector').notNull(),
+    /** The provider's id: Graph subscription id, Google channel id, Asana webhook gid, Jira webhook id. */
+    externalId: text('external_id'),
+    resource: text('resource').notNull(),
+    status: text('status').$type<WebhookSubscriptionStatus>().notNull().default('pending'),
+    /** The subscription's secret (clientState, channel token, X-Hook-Secret), sealed by the vault to this row's id. */
+    secret: text('secret').notNull(),
+    secretKeyId: text('secret_key_id').notNull(),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    expiresAt: timestamptz('expires_at'),
+    /** When the renewal scan takes it next (ahead of expiry, or a retry after a failed renewal). */
+    nextRenewAt: timestamptz('next_renew_at'),
+    failures: integer('failures').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at')
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date()),
+  },
+  (t) => [
+    check('webhook_subscriptions_status_check', isOneOf(t.status, WEBHOOK_SUBSCRIPTION_STATUSES)),
+    unique('webhook_subscriptions_connector_external_key').on(t.connector, t.externalId),
+    index('webhook_subscriptions_connection_idx').on(t.connectionId),
+    index('webhook_subscriptions_renew_idx').on(t.nextRenewAt).where(sql`${t.nextRenewAt} IS NOT NULL`),
   ],
 );
 
@@ -197,6 +246,7 @@ export type SyncRunRow = typeof syncRuns.$inferSelect;
 export type NewSyncRunRow = typeof syncRuns.$inferInsert;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 export type NewWebhookEventRow = typeof webhookEvents.$inferInsert;
+export type WebhookSubscriptionRow = typeof webhookSubscriptions.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type WidgetReadRow = typeof widgetReads.$inferSelect;
 export type NewAuditEventRow = typeof auditEvents.$inferInsert;

@@ -27,6 +27,11 @@ export const JOBS = {
   'system.ping': { payload: z.object({ note: z.string() }), queue: { retryLimit: 0 } },
   /** Refreshes every recently read widget of one connection (a `sync_runs` row says what and how it went). */
   'widgets.sync': { payload: z.object({ syncId: z.string().min(1) }), queue: { retryLimit: 2, retryDelaySeconds: 10, expireInSeconds: 600 } },
+  /** Creates (or replaces) a connection's webhook subscriptions at its provider; one queued and one running per connection. */
+  'webhooks.subscribe': {
+    payload: z.object({ connectionId: z.string().min(1) }),
+    queue: { policy: 'stately', retryLimit: 5, retryDelaySeconds: 30, retryBackoff: true, expireInSeconds: 300 },
+  },
 } as const satisfies JobDefinitions;
 
 export type JobName = keyof typeof JOBS;

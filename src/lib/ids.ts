@@ -7,6 +7,7 @@ export const ID_PREFIXES = {
   connection: 'conn',
   syncRun: 'sync',
   webhookEvent: 'whe',
+  webhookSubscription: 'whs',
   auditEvent: 'aud',
 } as const;
 

@@ -21,6 +21,8 @@ export const KV_TTL_MS = {
   syncPending: 10 * 60_000,
   /** At most one forced provider fetch per widget key in this window. */
   widgetForcedRefresh: 10_000,
+  /** How far back an SSE client can resume with Last-Event-ID. */
+  liveEventsHistory: 5 * 60_000,
 } as const satisfies Record<string, number>;
 
 export type RateLimitKind = 'inbound-token' | 'inbound-ip' | 'outbound';
@@ -88,4 +90,14 @@ export function workspaceEventsChannel(workspaceId: string): string {
 /** Marker of a manual sync already queued for a connection; holds its `sync_…` id. */
 export function syncPending(connectionId: string): string {
   return `${ROOT}:sync:${part(connectionId)}`;
+}
+
+/** The short history of a workspace's live events, so an SSE client that reconnects resumes (Last-Event-ID). */
+export function workspaceEventsHistory(workspaceId: string): string {
+  return `${ROOT}:events:wsh:${part(workspaceId)}`;
+}
+
+/** Pub/sub channel that wakes webhook workers when a delivery was stored (they also poll). */
+export function webhookWakeChannel(): string {
+  return `${ROOT}:events:webhooks`;
 }

@@ -6,6 +6,10 @@ export interface Metrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   rateLimited: Counter<'bucket'>;
   authFailures: Counter<'reason'>;
+  webhookDeliveries: Counter<'connector' | 'outcome'>;
+  webhookRejections: Counter<'connector' | 'reason'>;
+  webhookEvents: Counter<'connector' | 'status'>;
+  webhookProcessingDelay: Histogram<'connector'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -30,6 +34,31 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'hub_auth_failures_total',
       help: 'Rejected workspace API calls by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'hub_webhook_deliveries_total',
+      help: 'Inbound webhook requests by outcome: accepted, duplicate, rejected, handshake, not_configured',
+      labelNames: ['connector', 'outcome'],
+      registers: [registry],
+    }),
+    webhookRejections: new Counter({
+      name: 'hub_webhook_rejections_total',
+      help: 'Webhook requests that failed verification, by reason',
+      labelNames: ['connector', 'reason'],
+      registers: [registry],
+    }),
+    webhookEvents: new Counter({
+      name: 'hub_webhook_events_total',
+      help: 'Stored webhook events by processing outcome: processed, unmatched, retried, failed',
+      labelNames: ['connector', 'status'],
+      registers: [registry],
+    }),
+    webhookProcessingDelay: new Histogram({
+      name: 'hub_webhook_processing_delay_seconds',
+      help: 'Time from receiving a webhook event to having processed it',
+      labelNames: ['connector'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
   };

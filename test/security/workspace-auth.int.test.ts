@@ -6,26 +6,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
-let routes: { method: string; url: string }[] = [];
+let routes: { method: string; url: string; stream: boolean }[] = [];
+let adminRoutes: { method: string; url: string; stream: boolean }[] = [];
 const workspace = 'ws_security_suite';
 
 beforeAll(async () => {
   t = await buildTestApp();
   await t.app.ready();
-  const spec = t.app.swagger() as { paths: Record<string, Record<string, unknown>> };
-  routes = Object.entries(spec.paths)
-    .filter(([path]) => path.startsWith('/workspaces/'))
-    .flatMap(([path, ops]) =>
-      Object.keys(ops)
-        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
-        .map((method) => ({
-          method: method.toUpperCase(),
-          url: path
-            .replace('{workspaceId}', workspace)
-            .replace(/\{integrationId\}/g, 'conn_01jxxxxxxxxxxxxxxxxxxxxxxx')
-            .replace(/\{[^}]+\}/g, 'x'),
-        })),
-    );
+  const spec = t.app.swagger() as { paths: Record<string, Record<string, { produces?: string[]; responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+  const routesUnder = (prefix: string) =>
+    Object.entries(spec.paths)
+      .filter(([path]) => path.startsWith(prefix))
+      .flatMap(([path, ops]) =>
+        Object.entries(ops)
+          .filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+          .map(([method, op]) => ({
+            method: method.toUpperCase(),
+            url: path
+              .replace('{workspaceId}', workspace)
+              .replace(/\{integrationId\}/g, 'conn_01jxxxxxxxxxxxxxxxxxxxxxxx')
+              .replace(/\{eventId\}/g, 'whe_01jxxxxxxxxxxxxxxxxxxxxxxx')
+              .replace(/\{[^}]+\}/g, 'x'),
+            // An event stream never ends by itself: once past the guard it is read over real HTTP and let go.
+            stream: JSON.stringify(op).includes('text/event-stream'),
+          })),
+      );
+  routes = routesUnder('/workspaces/');
+  adminRoutes = routesUnder('/admin/');
 });
 afterAll(() => t.close());
 
@@ -33,6 +40,15 @@ async function sign(claims: Record<string, unknown>, opts: { secret?: string; au
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setAudience(opts.audience ?? t.config.auth.audience).setIssuedAt();
   if (opts.exp !== null) jwt.setExpirationTime(opts.exp ?? Math.floor(Date.now() / 1000) + 600);
   return jwt.sign(new TextEncoder().encode(opts.secret ?? t.config.auth.jwtSecret!));
+}
+
+/** A streaming route past the guard: its status and headers over real HTTP, then the stream is dropped. */
+async function openStream(route: { url: string }, authorization: string): Promise<{ statusCode: number; body: string }> {
+  const address = await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`);
+  const abort = new AbortController();
+  const res = await fetch(new URL(route.url, address), { headers: { authorization }, signal: abort.signal });
+  abort.abort();
+  return { statusCode: res.status, body: res.headers.get('content-type') ?? '' };
 }
 
 async function call(route: { method: string; url: string }, authorization?: string) {
@@ -55,7 +71,8 @@ function expectProblem(res: Awaited<ReturnType<typeof call>>, status: number, co
 describe('every workspace route', () => {
   it('is found in the OpenAPI document (the suite has something to check)', () => {
     expect(routes.length).toBeGreaterThanOrEqual(2);
-    expect(routes).toContainEqual({ method: 'GET', url: `/workspaces/${workspace}/integrations` });
+    expect(routes).toContainEqual(expect.objectContaining({ method: 'GET', url: `/workspaces/${workspace}/integrations` }));
+    expect(routes).toContainEqual({ method: 'GET', url: `/workspaces/${workspace}/events`, stream: true });
   });
 
   it('answers 401 unauthenticated without a token or with another scheme', async () => {
@@ -98,7 +115,7 @@ describe('every workspace route', () => {
     const admin = `Bearer ${await sign({ scope: 'openid hub:admin' })}`;
     for (const route of routes) {
       for (const header of [member, admin]) {
-        const res = await call(route, header);
+        const res = route.stream ? await openStream(route, header) : await call(route, header);
         expect([401, 403], `${route.method} ${route.url}: ${res.body}`).not.toContain(res.statusCode);
       }
     }
@@ -111,5 +128,29 @@ describe('every workspace route', () => {
       expect(res.body).not.toContain(token);
     }
     expect(t.logs.text()).not.toContain(token);
+  });
+});
+
+describe('every admin route', () => {
+  it('is found in the OpenAPI document', () => {
+    expect(adminRoutes).toContainEqual(expect.objectContaining({ method: 'POST', url: '/admin/webhook-events/whe_01jxxxxxxxxxxxxxxxxxxxxxxx/replay' }));
+  });
+
+  it('refuses missing and invalid tokens (401), and workspace tokens without hub:admin (403)', async () => {
+    const member = `Bearer ${await sign({ workspaces: [workspace] })}`;
+    const forged = `Bearer ${await sign({ scope: 'hub:admin' }, { secret: randomBytes(32).toString('hex') })}`;
+    for (const route of adminRoutes) {
+      expectProblem(await call(route), 401, 'unauthenticated');
+      expectProblem(await call(route, forged), 401, 'invalid_token');
+      expectProblem(await call(route, member), 403, 'forbidden');
+    }
+  });
+
+  it('lets an admin token through', async () => {
+    const admin = `Bearer ${await sign({ scope: 'hub:admin' })}`;
+    for (const route of adminRoutes) {
+      const res = await call(route, admin);
+      expect([401, 403], `${route.method} ${route.url}: ${res.body}`).not.toContain(res.statusCode);
+    }
   });
 });

@@ -1,6 +1,7 @@
 // GitHub: pull requests, CI health and delivery pace for the CTO (OAuth App or GitHub App user tokens).
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -52,4 +53,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

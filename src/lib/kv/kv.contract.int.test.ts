@@ -2,7 +2,7 @@
 // (postgres-redis project, under a random key prefix per file, removed afterwards). Redis must answer there.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyValueStore } from './kv.js';
+import { compareHistoryIds, type KeyValueStore } from './kv.js';
 import { createMemoryKeyValueStore } from './memory.kv.js';
 import { createRedisClient } from './redis-client.js';
 import { createRedisKeyValueStore } from './redis.kv.js';
@@ -274,6 +274,35 @@ describe(`KeyValueStore contract (${onRedis ? 'redis' : 'memory'})`, () => {
     await other.publish('news', 'for other');
     await waitFor(() => heard.got.length === 1);
     expect(heard.got).toEqual(['for other']);
+  });
+
+  it('publishes with history: subscribers get "<id> <message>", ids increase, the history resumes after an id', async () => {
+    const heard = recorder();
+    await kv.subscribe('live', heard.handler);
+    const ids: string[] = [];
+    for (const m of ['a', 'b', 'c']) ids.push(await kv.publishWithHistory('live', 'live-log', m, { historyMs: 60_000, maxLength: 100 }));
+    await waitFor(() => heard.got.length === 3);
+    expect(heard.got).toEqual(ids.map((id, i) => `${id} ${['a', 'b', 'c'][i]}`));
+    for (const id of ids) expect(id).toMatch(/^\d+-\d+$/);
+    expect(compareHistoryIds(ids[0]!, ids[1]!)).toBeLessThan(0);
+    expect(compareHistoryIds(ids[1]!, ids[2]!)).toBeLessThan(0);
+
+    expect(await kv.readHistory('live-log', ids[0]!, 10)).toEqual([{ id: ids[1], message: 'b' }, { id: ids[2], message: 'c' }]);
+    expect(await kv.readHistory('live-log', '0-0', 2)).toEqual([{ id: ids[0], message: 'a' }, { id: ids[1], message: 'b' }]);
+    expect(await kv.readHistory('live-log', ids[2]!, 10)).toEqual([]);
+    // An id from a caller (Last-Event-ID) that is not an id reads nothing rather than failing.
+    expect(await kv.readHistory('live-log', 'nonsense', 10)).toEqual([]);
+    expect(await kv.readHistory('no-such-log', '0-0', 10)).toEqual([]);
+  });
+
+  it('keeps a bounded history that expires', async () => {
+    for (let i = 0; i < 30; i++) await kv.publishWithHistory('cap', 'cap-log', String(i), { historyMs: 60_000, maxLength: 5 });
+    const kept = await kv.readHistory('cap-log', '0-0', 100);
+    expect(kept.map((e) => e.message)).toEqual(['25', '26', '27', '28', '29']);
+
+    await kv.publishWithHistory('short', 'short-log', 'x', { historyMs: 150, maxLength: 10 });
+    expect(await kv.readHistory('short-log', '0-0', 10)).toHaveLength(1);
+    await waitFor(async () => (await kv.readHistory('short-log', '0-0', 10)).length === 0, 3_000);
   });
 
   it('answers ping, and after close refuses work; closing twice is harmless', async () => {

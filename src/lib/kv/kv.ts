@@ -3,6 +3,26 @@
 
 export type Unsubscribe = () => Promise<void>;
 
+export interface HistoryOptions {
+  historyMs: number;
+  maxLength: number;
+}
+
+export interface HistoryEntry {
+  id: string;
+  message: string;
+}
+
+/** History ids are `<milliseconds>-<sequence>`, as Redis stream ids. */
+export const HISTORY_ID = /^\d{1,15}-\d{1,15}$/;
+
+/** Orders two history ids: negative when a is older. */
+export function compareHistoryIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || as - bs;
+}
+
 /**
  * TTL arguments are milliseconds; anything not finite and positive rejects with RangeError (fractions round up).
  * Keys and channels are opaque strings: build them in src/lib/kv-keys.ts, never inline.
@@ -34,6 +54,15 @@ export interface KeyValueStore {
    *  the subscription is live; delivery is asynchronous, in publish order, at most once (a subscriber that is
    *  away misses messages). A handler that throws or rejects is reported and does not affect the others. */
   subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;
+  /**
+   * Publishes `message` on the channel AND appends it to a short history at `historyKey`, atomically, so ids
+   * follow publish order. Subscribers receive `<id> <message>`. The history keeps messages for `historyMs`
+   * (at most `maxLength` of them, approximately) and expires `historyMs` after the last append. Resolves to
+   * the id: `<ms>-<seq>`, increasing.
+   */
+  publishWithHistory(channel: string, historyKey: string, message: string, options: HistoryOptions): Promise<string>;
+  /** The history's messages after `afterId` (exclusive), oldest first, at most `limit`; [] for an id not of the form `<ms>-<seq>`. */
+  readHistory(historyKey: string, afterId: string, limit: number): Promise<HistoryEntry[]>;
   ping(): Promise<void>;
   /** Clears timers and subscriptions and closes the connections; later calls reject. Safe to call twice. */
   close(): Promise<void>;

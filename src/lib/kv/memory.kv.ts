@@ -2,7 +2,7 @@
 // Every operation reads and writes without an await in between, so on Node's single thread take, acquire,
 // extend, release and incr are atomic by construction, like their Redis counterparts.
 import { performance } from 'node:perf_hooks';
-import type { KeyValueStore, Unsubscribe } from './kv.js';
+import { compareHistoryIds, HISTORY_ID, type HistoryEntry, type KeyValueStore, type Unsubscribe } from './kv.js';
 import { deliverSafely, reportToStderr, type KvErrorHandler } from './subscriber-errors.js';
 import { checkPrefix, checkTtlMs } from './ttl.js';
 
@@ -35,6 +35,9 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
   const onError = options.onError ?? reportToStderr;
   const entries = new Map<string, Entry>();
   const channels = new Map<string, Set<Subscription>>();
+  const histories = new Map<string, { entries: (HistoryEntry & { at: number })[]; expiresAt: number }>();
+  let lastHistoryMs = 0;
+  let historySeq = 0;
   let closed = false;
 
   const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 30_000);
@@ -45,6 +48,29 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
     const now = performance.now();
     for (const [key, entry] of entries) {
       if (entry.expiresAt <= now) entries.delete(key);
+    }
+    for (const [key, history] of histories) {
+      if (history.expiresAt <= now) histories.delete(key);
+    }
+  }
+
+  /** The next history id: wall-clock milliseconds (never going back) and a sequence within one millisecond. */
+  function nextHistoryId(): string {
+    const ms = Math.max(Date.now(), lastHistoryMs);
+    historySeq = ms === lastHistoryMs ? historySeq + 1 : 0;
+    lastHistoryMs = ms;
+    return `${ms}-${historySeq}`;
+  }
+
+  function deliver(channel: string, message: string): void {
+    const subscriptions = channels.get(channel);
+    if (!subscriptions) return;
+    for (const subscription of subscriptions) {
+      // Deliver later, as Redis does after a round trip: a publisher never runs subscriber code inline.
+      // The check at delivery time means an unsubscribe that lands first wins, as with the Redis multiplexer.
+      setImmediate(() => {
+        if (!closed && subscriptions.has(subscription)) deliverSafely(subscription.handler, message, onError);
+      });
     }
   }
 
@@ -153,17 +179,36 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
       return Math.ceil(entry.expiresAt - performance.now());
     },
 
+    async publishWithHistory(channel, historyKey, message, options) {
+      assertOpen();
+      const ttl = checkTtlMs(options.historyMs);
+      const now = performance.now();
+      let history = histories.get(historyKey);
+      if (!history || history.expiresAt <= now) {
+        history = { entries: [], expiresAt: 0 };
+        histories.set(historyKey, history);
+      }
+      const id = nextHistoryId();
+      history.entries.push({ id, message, at: now });
+      history.expiresAt = now + ttl;
+      while (history.entries.length > options.maxLength || (history.entries[0] && history.entries[0].at <= now - ttl)) history.entries.shift();
+      deliver(channel, `${id} ${message}`);
+      return id;
+    },
+
+    async readHistory(historyKey, afterId, limit) {
+      assertOpen();
+      const history = histories.get(historyKey);
+      if (!HISTORY_ID.test(afterId) || !history || history.expiresAt <= performance.now()) return [];
+      return history.entries
+        .filter((e) => compareHistoryIds(e.id, afterId) > 0)
+        .slice(0, limit)
+        .map(({ id, message }) => ({ id, message }));
+    },
+
     async publish(channel, message) {
       assertOpen();
-      const subscriptions = channels.get(channel);
-      if (!subscriptions) return;
-      for (const subscription of subscriptions) {
-        // Deliver later, as Redis does after a round trip: a publisher never runs subscriber code inline.
-        // The check at delivery time means an unsubscribe that lands first wins, as with the Redis multiplexer.
-        setImmediate(() => {
-          if (!closed && subscriptions.has(subscription)) deliverSafely(subscription.handler, message, onError);
-        });
-      }
+      deliver(channel, message);
     },
 
     async subscribe(channel, handler): Promise<Unsubscribe> {
@@ -192,6 +237,7 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
       clearInterval(sweeper);
       entries.clear();
       channels.clear();
+      histories.clear();
     },
 
     size() {

@@ -38,6 +38,18 @@ if redis.call('PTTL', KEYS[1]) == -1 then
 end
 return count`);
 
+/**
+ * KEYS[1] history stream, ARGV[1] channel, ARGV[2] message, ARGV[3] oldest id to keep, ARGV[4] max length,
+ * ARGV[5] ttl ms → the new entry's id. Append and publish in one script: ids follow publish order. Trimming is
+ * exact: histories are short, and a reader must never see more than it was promised.
+ */
+export const publishWithHistory = defineScript(`
+local id = redis.call('XADD', KEYS[1], 'MINID', ARGV[3], '*', 'm', ARGV[2])
+redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+return id`);
+
 /** Runs a script by its hash; loads it with EVAL the first time a server has not seen it (NOSCRIPT). */
 export async function runScript(client: Redis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
   try {

@@ -1,9 +1,9 @@
 // The Redis key-value store: shared fast state for any number of hub instances (ioredis 6, Redis ≥ 7.0).
 // Atomicity comes from single commands (GETDEL, SET NX PX) or Lua scripts, never from read-then-write in Node.
 import type { Redis } from 'ioredis';
-import type { KeyValueStore } from './kv.js';
+import { HISTORY_ID, type KeyValueStore } from './kv.js';
 import { createRedisSubscriber } from './redis-pubsub.js';
-import { extendLock, incrWithTtl, releaseLock, runScript } from './redis-scripts.js';
+import { extendLock, incrWithTtl, publishWithHistory, releaseLock, runScript } from './redis-scripts.js';
 import { reportToStderr, type KvErrorHandler } from './subscriber-errors.js';
 import { checkPrefix, checkTtlMs } from './ttl.js';
 
@@ -100,6 +100,18 @@ export function createRedisKeyValueStore(client: Redis, options: RedisKeyValueSt
 
     async subscribe(channel, handler) {
       return pubsub.subscribe(k(channel), handler);
+    },
+
+    async publishWithHistory(channel, historyKey, message, options) {
+      const ttl = checkTtlMs(options.historyMs);
+      const oldest = `${Math.max(0, Date.now() - ttl)}-0`;
+      return String(await runScript(client, publishWithHistory, [k(historyKey)], [k(channel), message, oldest, options.maxLength, ttl]));
+    },
+
+    async readHistory(historyKey, afterId, limit) {
+      if (!HISTORY_ID.test(afterId)) return [];
+      const entries = await client.xrange(k(historyKey), `(${afterId}`, '+', 'COUNT', limit);
+      return entries.map(([id, fields]) => ({ id, message: fields[1] ?? '' }));
     },
 
     async ping() {

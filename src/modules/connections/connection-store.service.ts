@@ -30,6 +30,8 @@ export function createConnectionStore(deps: {
   refreshAheadSeconds: number;
   /** Told after every save, so cached copies of the connection are dropped. */
   onChanged?: (connectionId: string) => Promise<void>;
+  /** Told after a connect (webhook subscriptions are made from here). */
+  onConnected?: (row: ConnectionRow) => Promise<void>;
 }) {
   return {
     async saveConnected(input: SaveConnectedInput): Promise<ConnectionRow> {
@@ -63,6 +65,7 @@ export function createConnectionStore(deps: {
         actor: input.actor,
         detail: { accountId: input.account.id, reconnect: !created, scopes: input.scopes },
       });
+      await deps.onConnected?.(row);
       return row;
     },
   };

@@ -1,5 +1,5 @@
 // SQL for connections, and nothing else: no decisions, no decryption (credentials stay ciphertext here).
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.js';
 import { connections, type ConnectionRow, type NewConnectionRow } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
@@ -19,6 +19,17 @@ export function createConnectionRepo(db: Db) {
         .where(and(eq(connections.workspaceId, workspaceId), eq(connections.id, id)))
         .limit(1);
       return rows[0];
+    },
+
+    /** Live connections of one integration holding any of the routing keys (webhook routing; GIN index). */
+    async findByRoutingKeys(integration: string, keys: string[]): Promise<ConnectionRow[]> {
+      if (keys.length === 0) return [];
+      return db
+        .select()
+        .from(connections)
+        .where(and(eq(connections.integration, integration), arrayOverlaps(connections.routingKeys, keys), ne(connections.status, 'disconnected')))
+        .orderBy(asc(connections.id))
+        .limit(1000);
     },
 
     async findById(id: string): Promise<ConnectionRow | undefined> {

@@ -37,6 +37,8 @@ export interface RefreshDeps {
   logger: Logger;
   /** Called after each token-endpoint call (for metrics and benchmarks). */
   onTokenCall?: (slug: string, ok: boolean) => void;
+  /** Told when a refresh changed the connection's status (needs_reauth, error, back to active). */
+  onStatusChanged?: (connectionId: string) => Promise<void>;
 }
 
 const LOCK_WAIT_STEP_MS = 50;
@@ -75,6 +77,7 @@ export function createRefreshService(deps: RefreshDeps) {
         nextRefreshAt: null,
         lastError: `credentials_unreadable: ${error.reason}`,
       });
+      await deps.onStatusChanged?.(current.id);
       deps.logger.error({ connectionId: current.id, reason: error.reason }, 'credentials do not decrypt');
       return 'credentials_unreadable';
     }
@@ -112,6 +115,7 @@ export function createRefreshService(deps: RefreshDeps) {
         return 'conflict';
       }
       await deps.auditRepo.record({ workspaceId: current.workspaceId, connectionId: current.id, integration: connector.slug, action: 'refreshed', actor: 'system' });
+      if (current.status !== 'active') await deps.onStatusChanged?.(current.id);
       return 'refreshed';
     }
 
@@ -127,6 +131,7 @@ export function createRefreshService(deps: RefreshDeps) {
         lastError: code,
       });
       if (marked) {
+        await deps.onStatusChanged?.(current.id);
         await deps.auditRepo.record({
           workspaceId: current.workspaceId, connectionId: current.id, integration: connector.slug,
           action: 'needs_reauth', actor: 'system', detail: { error: answer.error, status: answer.status },
@@ -144,6 +149,7 @@ export function createRefreshService(deps: RefreshDeps) {
       nextRefreshAt: new Date(Date.now() + refreshRetryDelayMs(failures)),
       lastError: code,
     });
+    if (expired && current.status !== 'error') await deps.onStatusChanged?.(current.id);
     if (failures === 1 || expired) {
       await deps.auditRepo.record({
         workspaceId: current.workspaceId, connectionId: current.id, integration: connector.slug,

@@ -4,7 +4,7 @@
 import { BrokenCircuitError, ConsecutiveBreaker, DelegateBackoff, circuitBreaker, handleWhen, retry, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Config } from '../../config.js';
 import { resolveEndpoints } from '../../connectors/endpoints.js';
-import type { ApiCredentials, ApiRequestOptions, ConnectorDefinition, ProviderApi } from '../../connectors/types.js';
+import type { ApiCredentials, ApiMethod, ApiRequestOptions, ConnectorDefinition, ProviderApi } from '../../connectors/types.js';
 import { AppError, ProviderError } from '../../errors.js';
 import { providerErrorOf, providerRequest, retryAfterSeconds } from '../../lib/provider-http.js';
 import type { RefreshService } from '../refresh/refresh.service.js';
@@ -72,7 +72,7 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
       return connector.hooks?.apiHeaders?.(credentials, connection.metadata) ?? defaultApiHeaders(credentials);
     }
 
-    async function attempt(method: 'GET' | 'POST', url: string, options: ApiRequestOptions & { body?: unknown }, refreshed: boolean): Promise<{ status: number; headers: Headers; body: unknown }> {
+    async function attempt(method: ApiMethod, url: string, options: ApiRequestOptions & { body?: unknown }, refreshed: boolean): Promise<{ status: number; headers: Headers; body: unknown }> {
       const wait = await deps.outbound.take(connector.slug, connection.id, connector.api.rateLimit, MAX_WAIT_MS);
       if (wait > 0) {
         throw new ProviderError(connector.slug, 429, 'hub_rate_limited', 'outbound limit reached', { retryAfterSeconds: Math.ceil(wait / 1000) });
@@ -98,7 +98,7 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
       return response;
     }
 
-    async function request(method: 'GET' | 'POST', path: string, options: ApiRequestOptions & { body?: unknown } = {}) {
+    async function request(method: ApiMethod, path: string, options: ApiRequestOptions & { body?: unknown } = {}) {
       const url = urlOf(path, options.query);
       try {
         return await breakerFor(connector.slug).execute(() => retryPolicy.execute(() => attempt(method, url, options, false)));

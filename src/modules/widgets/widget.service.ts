@@ -149,14 +149,20 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       return answer(r, cached, 'cache', true);
     },
 
-    /** Fetches from the provider whatever the cache holds (sync jobs). Throws the mapped AppError on failure. */
-    async refreshWidget(connectionId: string, widgetId: string, params: Record<string, unknown>): Promise<void> {
+    /**
+     * Fetches from the provider whatever the cache holds (sync jobs, webhooks). With `unlessFetchedSince`, a value
+     * fetched at or after that time is kept instead (a burst of webhooks costs one fetch). True when it fetched.
+     * Throws the mapped AppError on failure.
+     */
+    async refreshWidget(connectionId: string, widgetId: string, params: Record<string, unknown>, options: { unlessFetchedSince?: Date } = {}): Promise<boolean> {
       const row = await deps.connectionRepo.findById(connectionId);
       if (!row) throw new AppError('connection_not_found', `No integration ${connectionId}.`);
       const r = resolve(row, row.dataKey ? deps.vault.unwrapDataKey(row.id, row.dataKey) : undefined, widgetId, params);
       const cached = await deps.cache.read(r.slot);
+      if (cached && options.unlessFetchedSince && Date.parse(cached.fetchedAt) >= options.unlessFetchedSince.getTime()) return false;
       try {
         await deps.cache.fetch(r.slot, loaderFor(r), cached?.fetchedAt);
+        return true;
       } catch (error) {
         throw toAppError(error, r.connector.name);
       }

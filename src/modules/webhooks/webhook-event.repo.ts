@@ -1,0 +1,111 @@
+// SQL for the webhook inbox: store once per delivery id, claim due events (SKIP LOCKED, with a lease), record
+// outcomes, replay. The rows are the queue: an event stored before the 2xx is processed even if the process dies.
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { Db } from '../../db/database.js';
+import { webhookEvents, type NewWebhookEventRow, type WebhookEventRow, type WebhookEventStatus } from '../../db/schema.js';
+
+export type NewInboxEvent = Omit<NewWebhookEventRow, 'status' | 'attempts' | 'nextAttemptAt' | 'processedAt' | 'error'>;
+
+export function createWebhookEventRepo(db: Db) {
+  return {
+    /** Inserts the events of one delivery in one statement; answers the ids of the ones that were new. */
+    async insertNew(events: NewInboxEvent[]): Promise<string[]> {
+      if (events.length === 0) return [];
+      const rows = await db
+        .insert(webhookEvents)
+        .values(events)
+        .onConflictDoNothing({ target: [webhookEvents.connector, webhookEvents.deliveryId] })
+        .returning({ id: webhookEvents.id });
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * Claims up to `limit` due events: counts the attempt and hides them from other workers for the lease.
+     * A worker that dies mid-event leaves it to be claimed again when the lease runs out.
+     */
+    async claimDue(limit: number, leaseSeconds: number): Promise<WebhookEventRow[]> {
+      const due = db
+        .select({ id: webhookEvents.id })
+        .from(webhookEvents)
+        .where(and(eq(webhookEvents.status, 'received'), sql`${webhookEvents.nextAttemptAt} <= now()`))
+        .orderBy(webhookEvents.nextAttemptAt)
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      return db
+        .update(webhookEvents)
+        .set({ attempts: sql`${webhookEvents.attempts} + 1`, nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})` })
+        .where(inArray(webhookEvents.id, due))
+        .returning();
+    },
+
+    /** Claims one event if it is due (an operator's replay, a test); undefined when it is not. */
+    async claimById(id: string, leaseSeconds: number): Promise<WebhookEventRow | undefined> {
+      const rows = await db
+        .update(webhookEvents)
+        .set({ attempts: sql`${webhookEvents.attempts} + 1`, nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})` })
+        .where(and(eq(webhookEvents.id, id), eq(webhookEvents.status, 'received'), sql`${webhookEvents.nextAttemptAt} <= now()`))
+        .returning();
+      return rows[0];
+    },
+
+    /** Final outcome of a claimed attempt. Only an attempt still holding the event (same attempt count) writes. */
+    async finish(id: string, attempt: number, outcome: { status: Exclude<WebhookEventStatus, 'received'>; matchedConnectionIds: string[]; error?: string | null }): Promise<boolean> {
+      const rows = await db
+        .update(webhookEvents)
+        .set({ status: outcome.status, matchedConnectionIds: outcome.matchedConnectionIds, error: outcome.error ?? null, processedAt: new Date() })
+        .where(and(eq(webhookEvents.id, id), eq(webhookEvents.attempts, attempt), eq(webhookEvents.status, 'received')))
+        .returning({ id: webhookEvents.id });
+      return rows.length > 0;
+    },
+
+    /** A failed attempt that will be tried again at `nextAttemptAt`. */
+    async retryLater(id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<void> {
+      await db
+        .update(webhookEvents)
+        .set({ error, nextAttemptAt })
+        .where(and(eq(webhookEvents.id, id), eq(webhookEvents.attempts, attempt), eq(webhookEvents.status, 'received')));
+    },
+
+    /** Puts an event back in the queue with fresh attempts; undefined when there is no such event. */
+    async replay(id: string): Promise<WebhookEventRow | undefined> {
+      const rows = await db
+        .update(webhookEvents)
+        .set({ status: 'received', attempts: 0, error: null, processedAt: null, nextAttemptAt: sql`now()` })
+        .where(eq(webhookEvents.id, id))
+        .returning();
+      return rows[0];
+    },
+
+    async findById(id: string): Promise<WebhookEventRow | undefined> {
+      const rows = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id)).limit(1);
+      return rows[0];
+    },
+
+    /** Newest first, optionally by status and connector; `before` is the last id of the previous page. */
+    async list(filter: { status?: WebhookEventStatus; connector?: string; before?: string; limit: number }): Promise<WebhookEventRow[]> {
+      const conditions = [
+        filter.status ? eq(webhookEvents.status, filter.status) : undefined,
+        filter.connector ? eq(webhookEvents.connector, filter.connector) : undefined,
+        filter.before ? lt(webhookEvents.id, filter.before) : undefined,
+      ].filter((c) => c !== undefined);
+      return db
+        .select()
+        .from(webhookEvents)
+        .where(conditions.length ? and(...conditions) : undefined)
+        .orderBy(desc(webhookEvents.id))
+        .limit(filter.limit);
+    },
+
+    /** How many events of a connector are in each status (metrics, tests). */
+    async countByStatus(connector: string): Promise<Partial<Record<WebhookEventStatus, number>>> {
+      const rows = await db
+        .select({ status: webhookEvents.status, n: sql<number>`count(*)::int` })
+        .from(webhookEvents)
+        .where(eq(webhookEvents.connector, connector))
+        .groupBy(webhookEvents.status);
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+  };
+}
+
+export type WebhookEventRepo = ReturnType<typeof createWebhookEventRepo>;

@@ -1,0 +1,115 @@
+// Processing one stored webhook event: route it to its connections (the connection it named, and every live
+// connection holding one of its tenant keys), then apply what it means: refresh the widgets it changes (the
+// parameter sets read lately) and announce them, or move the connection to needs_reauth / disconnected.
+import { getConnector } from '../../connectors/index.js';
+import type { WebhookEffect } from '../../connectors/webhook-types.js';
+import type { ConnectionRow, WebhookEventRow } from '../../db/schema.js';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { AuditRepo } from '../audit/audit.repo.js';
+import type { ConnectionRepo } from '../connections/connection.repo.js';
+import type { DisconnectService } from '../connections/disconnect.service.js';
+import type { LiveEvents } from '../events/live-events.service.js';
+import { READ_WINDOW_MS } from '../sync/sync.service.js';
+import type { SyncRepo } from '../sync/sync.repo.js';
+import type { WidgetService } from '../widgets/widget.service.js';
+import type { WebhookSubscriptionService } from './subscriptions/webhook-subscription.service.js';
+
+/** Failures worth another attempt of the whole event later; anything else about one widget is logged and skipped. */
+const TRANSIENT = new Set(['provider_unavailable', 'provider_rate_limited', 'provider_error', 'internal_error']);
+
+export interface ProcessingOutcome {
+  status: 'processed' | 'unmatched';
+  matchedConnectionIds: string[];
+}
+
+export interface WebhookProcessingDeps {
+  connectionRepo: Pick<ConnectionRepo, 'findById' | 'findByRoutingKeys' | 'updateIfVersion'>;
+  auditRepo: Pick<AuditRepo, 'record'>;
+  syncRepo: Pick<SyncRepo, 'readsSince'>;
+  widgets: Pick<WidgetService, 'refreshWidget'>;
+  disconnect: Pick<DisconnectService, 'disconnectedByProvider'>;
+  subscriptions: Pick<WebhookSubscriptionService, 'renewAllOf' | 'subscribe'>;
+  liveEvents: Pick<LiveEvents, 'publish'>;
+  /** Told when a connection's status changed (caches dropped, connection.updated announced). */
+  onConnectionChanged?: (connectionId: string) => Promise<void>;
+  logger: Logger;
+}
+
+export function createWebhookProcessing(deps: WebhookProcessingDeps) {
+  async function connectionsOf(event: WebhookEventRow): Promise<ConnectionRow[]> {
+    const byKey = await deps.connectionRepo.findByRoutingKeys(event.connector, event.routingKeys);
+    const named = event.connectionId ? await deps.connectionRepo.findById(event.connectionId) : undefined;
+    const all = new Map(byKey.map((c) => [c.id, c]));
+    if (named && named.integration === event.connector && named.status !== 'disconnected') all.set(named.id, named);
+    return [...all.values()];
+  }
+
+  async function markNeedsReauth(connection: ConnectionRow, event: WebhookEventRow): Promise<void> {
+    if (connection.status === 'needs_reauth') return;
+    const marked = await deps.connectionRepo.updateIfVersion(connection.id, connection.credentialsVersion, {
+      status: 'needs_reauth',
+      nextRefreshAt: null,
+      lastError: `provider: ${event.eventType}`,
+    });
+    if (!marked) throw new Error('the connection changed while the event was applied'); // retried with fresh data
+    await deps.auditRepo.record({
+      workspaceId: connection.workspaceId, connectionId: connection.id, integration: connection.integration,
+      action: 'needs_reauth', actor: `provider:${connection.integration}`, detail: { event: event.eventType, webhookEventId: event.id },
+    });
+    await deps.onConnectionChanged?.(connection.id);
+  }
+
+  async function refreshWidgets(connection: ConnectionRow, widgetIds: string[], event: WebhookEventRow): Promise<void> {
+    const wanted = new Set(widgetIds);
+    const reads = (await deps.syncRepo.readsSince(connection.id, new Date(Date.now() - READ_WINDOW_MS))).filter((r) => wanted.has(r.widgetId));
+    let transient: AppError | undefined;
+    for (const read of reads) {
+      const params = read.params as Record<string, unknown>;
+      try {
+        const fetched = await deps.widgets.refreshWidget(connection.id, read.widgetId, params, { unlessFetchedSince: event.receivedAt });
+        if (fetched) {
+          await deps.liveEvents.publish(connection.workspaceId, {
+            type: 'widget.updated',
+            data: { integrationId: connection.id, slug: connection.integration, widgetId: read.widgetId, params },
+          });
+        }
+      } catch (error) {
+        const code = error instanceof AppError ? error.code : 'internal_error';
+        if (TRANSIENT.has(code)) transient ??= error instanceof AppError ? error : new AppError('internal_error', String(error));
+        deps.logger.warn({ connectionId: connection.id, widgetId: read.widgetId, code, webhookEventId: event.id }, 'webhook could not refresh a widget');
+      }
+    }
+    // The other widgets are done; the event is tried again later for the ones the provider could not serve now.
+    if (transient) throw transient;
+  }
+
+  async function apply(connection: ConnectionRow, effect: WebhookEffect, event: WebhookEventRow): Promise<void> {
+    if (effect.connection === 'disconnected') {
+      await deps.disconnect.disconnectedByProvider(connection.id, event.eventType);
+      return;
+    }
+    if (effect.connection === 'needs_reauth') {
+      await markNeedsReauth(connection, event);
+      return;
+    }
+    if (effect.subscription === 'renew') await deps.subscriptions.renewAllOf(connection.id);
+    if (effect.subscription === 'recreate') await deps.subscriptions.subscribe(connection.id);
+    if (effect.widgets.length > 0 && (connection.status === 'active' || connection.status === 'error')) {
+      await refreshWidgets(connection, effect.widgets, event);
+    }
+  }
+
+  return {
+    async process(event: WebhookEventRow): Promise<ProcessingOutcome> {
+      const webhooks = getConnector(event.connector)?.webhooks;
+      const connections = await connectionsOf(event);
+      if (!webhooks || connections.length === 0) return { status: 'unmatched', matchedConnectionIds: [] };
+      const effect = webhooks.effects({ eventType: event.eventType, payload: event.payload });
+      for (const connection of connections) await apply(connection, effect, event);
+      return { status: 'processed', matchedConnectionIds: connections.map((c) => c.id) };
+    },
+  };
+}
+
+export type WebhookProcessing = ReturnType<typeof createWebhookProcessing>;
