@@ -75,7 +75,7 @@ async function rotateKeys(args: string[]) {
   try {
     await runMigrations(db);
     const result = await createKeyRotation({ db: db.db, vault, logger }).rotateAll({ batchSize: Number(values['batch-size']) });
-    process.stdout.write(`key ${vault.currentKeyId}: ${result.rotated} rotated, ${result.skipped} skipped, ${result.failed} failed\n`);
+    process.stdout.write(`key ${vault.currentKeyId}: ${result.rotated} rotated, ${result.secretsRotated} webhook secrets rotated, ${result.skipped} skipped, ${result.failed} failed\n`);
     if (result.failed > 0 || result.skipped > 0) process.exitCode = 1;
   } finally {
     await db.close();

@@ -85,9 +85,9 @@ describe('hub keys rotate', () => {
 
     const keys = { TOKEN_ENCRYPTION_KEY: newKey, TOKEN_ENCRYPTION_KEYS_PREVIOUS: oldKey, AUTH_JWT_SECRET: 'x'.repeat(40) };
     const first = await cli(['keys', 'rotate'], { ...env, ...keys });
-    expect(first.stdout).toContain(`key ${newVault.currentKeyId}: 1 rotated, 0 skipped, 0 failed`);
+    expect(first.stdout).toContain(`key ${newVault.currentKeyId}: 1 rotated, 0 webhook secrets rotated, 0 skipped, 0 failed`);
     const second = await cli(['keys', 'rotate'], { ...env, ...keys });
-    expect(second.stdout).toContain('0 rotated, 0 skipped, 0 failed');
+    expect(second.stdout).toContain('0 rotated, 0 webhook secrets rotated, 0 skipped, 0 failed');
 
     database = await open();
     const [row] = await database.db.select().from(connections).where(eq(connections.id, id));

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../db/database.js';
-import { auditEvents, connections, type ConnectionRow } from '../../db/schema.js';
+import { auditEvents, connections, webhookSubscriptions, type ConnectionRow } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { createLogger } from '../../lib/logger.js';
 import { openTestDatabase } from '../../../test/support/database.js';
@@ -341,5 +341,27 @@ describe('key rotation', () => {
     // A bad row is skipped, not retried forever: the run ended, and a second one fails it again without harm.
     expect((await rotation.rotateAll()).rotated).toBe(0);
     expect(after.isCurrent(rows.get(good2!.id)!.dataKey!)).toBe(true);
+  });
+});
+
+describe('webhook subscription secrets', () => {
+  it('are re-sealed under the current key too, and still open to the same secret', async () => {
+    const { before, after, newOnly, rotation, workspaceId } = keyChange();
+    const [connection] = await seed(before, workspaceId, 1);
+    const secret = `clientState-${randomUUID()}`;
+    const sealed = before.seal(connection!.id, 'webhook-secret', secret);
+    const id = newId('webhookSubscription');
+    await database.db.insert(webhookSubscriptions).values({
+      id, connectionId: connection!.id, connector: 'microsoft-teams', externalId: `sub-${randomUUID()}`, resource: '/me/events', status: 'active', secret: sealed.ciphertext, secretKeyId: sealed.keyId,
+    });
+
+    const result = await rotation.rotateAll();
+    expect(result.secretsRotated).toBeGreaterThanOrEqual(1);
+    const [row] = await database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, id));
+    expect(row!.secretKeyId).toBe(after.currentKeyId);
+    expect(row!.secret).not.toBe(sealed.ciphertext);
+    expect(newOnly.open(connection!.id, 'webhook-secret', row!.secret)).toBe(secret);
+    // Bound to its connection: the same ciphertext does not open as another connection's secret.
+    expect(() => newOnly.open(newId('connection'), 'webhook-secret', row!.secret)).toThrow();
   });
 });
