@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   api: () => import('./api.bench.js'),
   refresh: () => import('./refresh.bench.js'),
   widgets: () => import('./widgets.bench.js'),
+  webhooks: () => import('./webhooks.bench.js'),
 };
 
 const name = process.argv[2] ?? 'api';
