@@ -122,6 +122,13 @@ describe('verification', () => {
     expect((await inboxEvents(t, 'github', delivery))[0]).toMatchObject({ eventType: 'pull_request.opened', routingKeys: ['installation:555', 'org:9919'] });
   });
 
+  it('verifies a body sent without a Content-Type instead of refusing its media type', async () => {
+    const d = await signed('pull_request', pullRequestOpened(556));
+    const res = await deliver(t, 'github', { body: d.body, headers: { ...d.headers, 'content-type': '' } });
+    expect(res.statusCode).toBe(200);
+    expect(await inboxEvents(t, 'github', d.headers['x-github-delivery'])).toHaveLength(1);
+  });
+
   it('answers ping with 200 and stores nothing', async () => {
     const { res, delivery } = await post('ping', { zen: 'Keep it logically awesome.', hook_id: 292430182, hook: { type: 'App' } });
     expect(res.statusCode).toBe(200);

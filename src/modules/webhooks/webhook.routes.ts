@@ -19,6 +19,10 @@ export function webhookRoutes(deps: Pick<Deps, 'webhookIngest'>) {
     // Only in this plugin: every content type (or none) arrives as the exact bytes sent.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    // A body sent without a Content-Type is still bytes to verify, not a 415.
+    app.addHook('onRequest', async (request) => {
+      if (!request.headers['content-type'] && request.headers['content-length'] !== '0') request.headers['content-type'] = 'application/octet-stream';
+    });
 
     const r = app.withTypeProvider<ZodTypeProvider>();
     // Providers deliver from a few shared addresses in bursts: no per-IP limit here (verification is cheap and
