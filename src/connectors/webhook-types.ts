@@ -28,7 +28,7 @@ export interface InboundEvent {
   /** Unique per connector and stable across the provider's redeliveries (derived from the payload when the
    *  provider sends no id). The de-duplication key. */
   deliveryId: string;
-  /** The provider's event name (`push`, `invoice.paid`, `event_callback:app_uninstalled` …). */
+  /** The provider's event name (`pull_request.opened`, `invoice.paid`, `app_uninstalled` …). */
   eventType: string;
   /** Tenant keys the event belongs to, matched against connections' routing keys (`team:T123`, `realm:4620`). */
   routingKeys: string[];
@@ -41,8 +41,9 @@ export interface InboundEvent {
 export type WebhookVerdict =
   /** Verified: store the events (de-duplicated) and answer `reply` (default 200 `{"ok":true}`). */
   | { outcome: 'accepted'; events: InboundEvent[]; reply?: WebhookReply }
-  /** A handshake or a message to acknowledge and forget (Slack url_verification, Google `sync`): nothing stored. */
-  | { outcome: 'handshake'; reply: WebhookReply }
+  /** A handshake or a message to acknowledge and forget (Slack url_verification, Google `sync`): nothing stored.
+   *  `notice` is logged at info for the operator (never a secret: fingerprints at most). */
+  | { outcome: 'handshake'; reply: WebhookReply; notice?: { message: string; fields?: Record<string, string | number | boolean> } }
   /** Failed verification: nothing stored; 401 problem+json unless the provider expects another answer. */
   | { outcome: 'rejected'; reason: WebhookRejection; reply?: WebhookReply }
   /** The secret this delivery needs is not configured: 503 `webhook_not_configured`, nothing accepted. */
@@ -121,6 +122,14 @@ export interface SubscriptionState {
   metadata: Record<string, string>;
 }
 
+/** Thrown by `renew` when the provider no longer has the subscription: the hub creates a new one instead. */
+export class SubscriptionGoneError extends Error {
+  constructor(message = 'the subscription is gone at the provider') {
+    super(message);
+    this.name = 'SubscriptionGoneError';
+  }
+}
+
 export interface CreatedSubscription {
   externalId: string;
   /** When the provider drops it unless renewed; null when it does not expire. */
@@ -134,7 +143,8 @@ export interface WebhookSubscriptionHooks {
   plan(ctx: SubscriptionContext): Promise<SubscriptionPlan[]>;
   /** Creates one subscription; `subscription.secret` is a fresh random secret the hub already stored. */
   create(ctx: SubscriptionContext, subscription: SubscriptionState): Promise<CreatedSubscription>;
-  /** Extends one before it expires; absent when the provider's renewal is a new subscription (then the hub recreates it). */
+  /** Extends one before it expires; absent when the provider's renewal is a new subscription (then the hub recreates it).
+   *  A 404 or SubscriptionGoneError means the provider lost it: the hub creates a replacement. */
   renew?(ctx: SubscriptionContext, subscription: SubscriptionState): Promise<{ expiresAt: Date | null }>;
   /** Deletes it at the provider (disconnect, or replaced by a new one). A 404 counts as done. */
   remove(ctx: SubscriptionContext, subscription: SubscriptionState): Promise<void>;

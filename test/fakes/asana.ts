@@ -1,9 +1,12 @@
 // Fake Asana: OAuth with client credentials in a form body, S256 PKCE, 1-hour tokens, a token answer naming the
 // user under `data`, refresh tokens kept on refresh (⚠ or rotated, when told to), form-encoded /-/oauth_revoke,
 // GET /api/1.0/users/me with the user's workspaces, and the calls the widgets make (tasks, projects, task_counts)
-// with opt_fields, offset paging (`next_page`) and Asana's `{ errors: [{ message }] }` envelope.
-import { randomInt } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+// with opt_fields, offset paging (`next_page`) and Asana's `{ errors: [{ message }] }` envelope; webhooks as
+// Asana runs them: POST /webhooks answers only after its X-Hook-Secret handshake with the target was echoed,
+// larger-scoped resources refuse task filters, deliveries are signed with X-Hook-Signature (hex HMAC-SHA256 of
+// the body with the hook's secret), heartbeats carry no events, DELETE /webhooks/{gid}.
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken, contentTypeOf } from './fake-server.js';
 import { startFakeOAuthProvider, type FakeOAuthProvider } from './oauth-provider.js';
 
@@ -37,7 +40,131 @@ export interface FakeAsanaApi {
   failures: { status: number; headers?: Record<string, string> }[];
 }
 
-export interface FakeAsana extends FakeOAuthProvider {
+export interface FakeAsanaWebhook {
+  gid: string;
+  resource: { gid: string; resource_type: string };
+  target: string;
+  filters: unknown[];
+  /** The X-Hook-Secret of the handshake: the key of every delivery's signature. */
+  secret: string;
+  userGid: string;
+}
+
+export interface FakeAsanaWebhooks {
+  webhooks: Map<string, FakeAsanaWebhook>;
+  /** Every handshake made and how the target answered. */
+  handshakes: { target: string; status: number; echoed: string | null; secret: string }[];
+  webhookCalls: { creates: number; deletes: number };
+  /** The user task list ("My Tasks") of a user in a workspace. */
+  userTaskListOf(userGid: string, workspaceGid: string): string;
+  forwardHub(publicOrigin: string, localOrigin: string): void;
+  /** A delivery of these events as Asana signs it (for tests that tamper with it). */
+  signedDelivery(webhookGid: string, events: unknown[]): { body: string; headers: Record<string, string> };
+  /** Sends events (none: a heartbeat) to the webhook's target; resolves to the hub's status. */
+  deliver(webhookGid: string, events: unknown[]): Promise<number>;
+  /** POSTs a delivery to a hub URL (a raw delivery). */
+  postToHub(url: string, delivery: { body: string; headers: Record<string, string> }): Promise<number>;
+}
+
+/** Filters a workspace- or team-scoped webhook may use (Asana refuses task filters there). */
+const LARGE_SCOPE_TYPES = new Set(['project', 'team', 'portfolio', 'tag', 'user', 'workspace', 'goal']);
+
+function addWebhookRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: Pick<FakeAsana, 'projects'> & FakeAsanaWebhooks & { hub: { publicOrigin?: string; localOrigin?: string }; lists: Map<string, string> }) {
+  const hubUrl = (url: string) => (state.hub.publicOrigin && state.hub.localOrigin && url.startsWith(state.hub.publicOrigin) ? state.hub.localOrigin + url.slice(state.hub.publicOrigin.length) : url);
+  const userOf = (req: FastifyRequest) => provider.grantOfAccessToken(bearerToken(req))!.extra as unknown as AsanaUser;
+  const granted = (req: FastifyRequest, scope: string) => {
+    const scopes = provider.grantOfAccessToken(bearerToken(req))!.scope.split(' ');
+    return scopes.includes('default') || scopes.includes(scope);
+  };
+
+  app.get(`${ASANA_PATHS.api}/users/:user/user_task_list`, async (req, reply) => {
+    const user = userOf(req);
+    const { user: named } = req.params as { user: string };
+    const workspace = (req.query as Record<string, string>).workspace;
+    if (named !== 'me' && named !== user.gid) return asanaError(reply, 403, 'Forbidden');
+    if (!workspace) return asanaError(reply, 400, 'workspace: Missing input');
+    if (!user.workspaces.some((w) => w.gid === workspace)) return asanaError(reply, 404, `workspace: Unknown object: ${workspace}`);
+    return { data: { gid: state.userTaskListOf(user.gid, workspace), resource_type: 'user_task_list', name: 'My Tasks', owner: { gid: user.gid, resource_type: 'user' }, workspace: { gid: workspace, resource_type: 'workspace' } } };
+  });
+
+  /** The handshake: POST to the target with X-Hook-Secret; 200 or 204 echoing the same header, within 10 s. */
+  async function handshake(target: string): Promise<string | undefined> {
+    const secret = randomBytes(16).toString('hex');
+    try {
+      const res = await fetch(hubUrl(target), { method: 'POST', headers: { 'x-hook-secret': secret }, signal: AbortSignal.timeout(10_000) });
+      await res.arrayBuffer();
+      const echoed = res.headers.get('x-hook-secret');
+      state.handshakes.push({ target, status: res.status, echoed, secret });
+      return (res.status === 200 || res.status === 204) && echoed === secret ? secret : undefined;
+    } catch {
+      state.handshakes.push({ target, status: 0, echoed: null, secret });
+      return undefined;
+    }
+  }
+
+  function resourceOf(gid: string, user: AsanaUser): { gid: string; resource_type: string } | undefined {
+    if (state.projects.has(gid)) return { gid, resource_type: 'project' };
+    if (user.workspaces.some((w) => w.gid === gid)) return { gid, resource_type: 'workspace' };
+    if (user.workspaces.some((w) => state.lists.get(`${user.gid}:${w.gid}`) === gid)) return { gid, resource_type: 'user_task_list' };
+    return undefined;
+  }
+
+  app.post(`${ASANA_PATHS.api}/webhooks`, async (req, reply) => {
+    state.webhookCalls.creates++;
+    if (!granted(req, 'webhooks:write')) return asanaError(reply, 403, 'The token does not have the required scope: webhooks:write');
+    const data = ((req.body ?? {}) as { data?: Record<string, unknown> }).data ?? {};
+    const user = userOf(req);
+    if (typeof data.resource !== 'string' || typeof data.target !== 'string') return asanaError(reply, 400, 'resource, target: Missing input');
+    const resource = resourceOf(data.resource, user);
+    if (!resource) return asanaError(reply, 404, `resource: Unknown object: ${data.resource}`);
+    let target: URL;
+    try {
+      target = new URL(data.target);
+    } catch {
+      return asanaError(reply, 400, 'target: Invalid URL');
+    }
+    if (['localhost', '127.0.0.1', '[::1]'].includes(target.hostname)) return asanaError(reply, 403, 'target: localhost targets are not allowed');
+    const filters = Array.isArray(data.filters) ? (data.filters as { resource_type?: string }[]) : [];
+    if (resource.resource_type === 'workspace' && (!filters.length || filters.some((f) => !LARGE_SCOPE_TYPES.has(String(f.resource_type))))) {
+      return reply.code(400).send({ errors: [{ error: 'invalid_filters_for_larger_scoped_webhooks', message: 'Webhooks for larger scoped resources must have at least one filter and all filters must be in our whitelist.' }] });
+    }
+    const secret = await handshake(data.target);
+    if (!secret) return asanaError(reply, 400, 'Could not complete the handshake with the target: the X-Hook-Secret was not echoed.');
+    const webhook: FakeAsanaWebhook = { gid: gid(), resource, target: data.target, filters, secret, userGid: user.gid };
+    state.webhooks.set(webhook.gid, webhook);
+    return reply.code(201).send({
+      data: { gid: webhook.gid, resource_type: 'webhook', active: true, resource: webhook.resource, target: webhook.target, filters, created_at: new Date().toISOString(), last_failure_at: null, last_failure_content: '', last_success_at: null },
+    });
+  });
+
+  app.delete(`${ASANA_PATHS.api}/webhooks/:gid`, async (req, reply) => {
+    state.webhookCalls.deletes++;
+    if (!granted(req, 'webhooks:delete')) return asanaError(reply, 403, 'The token does not have the required scope: webhooks:delete');
+    const webhook = state.webhooks.get((req.params as { gid: string }).gid);
+    if (!webhook || webhook.userGid !== userOf(req).gid) return asanaError(reply, 404, `webhook: Unknown object: ${(req.params as { gid: string }).gid}`);
+    state.webhooks.delete(webhook.gid);
+    return { data: {} };
+  });
+
+  state.signedDelivery = (id, events) => {
+    const webhook = state.webhooks.get(id);
+    if (!webhook) throw new Error(`no webhook ${id}`);
+    const body = JSON.stringify({ events });
+    return { body, headers: { 'content-type': 'application/json; charset=UTF-8', 'x-hook-signature': createHmac('sha256', webhook.secret).update(body).digest('hex') } };
+  };
+  state.postToHub = async (url, delivery) => {
+    const res = await fetch(hubUrl(url), { method: 'POST', headers: delivery.headers, body: delivery.body });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  state.deliver = (id, events) => state.postToHub(state.webhooks.get(id)?.target ?? '', state.signedDelivery(id, events));
+  state.forwardHub = (publicOrigin, localOrigin) => {
+    state.hub.publicOrigin = publicOrigin;
+    state.hub.localOrigin = localOrigin;
+  };
+}
+
+export interface FakeAsana extends FakeOAuthProvider, FakeAsanaWebhooks {
   /** Tasks and projects every connection of this fake sees. */
   tasks: FakeAsanaTask[];
   projects: Map<string, { name: string }>;
@@ -145,6 +272,19 @@ export async function startFakeAsana(): Promise<FakeAsana> {
     projects: new Map(),
     api: { calls: 0, tasksCalls: 0, projectCalls: 0, delayMs: 0, failures: [] },
   };
+  const lists = new Map<string, string>();
+  const hooks = {
+    webhooks: new Map<string, FakeAsanaWebhook>(),
+    handshakes: [],
+    webhookCalls: { creates: 0, deletes: 0 },
+    userTaskListOf(userGid: string, workspaceGid: string) {
+      const key = `${userGid}:${workspaceGid}`;
+      if (!lists.has(key)) lists.set(key, gid());
+      return lists.get(key)!;
+    },
+    hub: {},
+    lists,
+  } as unknown as FakeAsanaWebhooks & { hub: { publicOrigin?: string; localOrigin?: string }; lists: Map<string, string> };
   let next: Partial<AsanaUser> = {};
   let rotate = false;
   const fake = (await startFakeOAuthProvider(
@@ -186,6 +326,7 @@ export async function startFakeAsana(): Promise<FakeAsana> {
         return reply.code(200).send();
       });
       addApiRoutes(app, provider, state);
+      addWebhookRoutes(app, provider, Object.assign(hooks, { projects: state.projects }));
       app.get(`${ASANA_PATHS.api}/users/me`, async (req, reply) => {
         const grant = provider.grantOfAccessToken(bearerToken(req));
         if (!grant) return reply.code(401).send({ errors: [{ message: 'Not Authorized', help: 'For more information on API status codes …' }] });
@@ -203,7 +344,8 @@ export async function startFakeAsana(): Promise<FakeAsana> {
       });
     },
   )) as FakeAsana;
-  return Object.assign(fake, state, {
+  const { hub: _hub, lists: _lists, projects: _projects, ...shared } = hooks as typeof hooks & { projects: unknown };
+  return Object.assign(fake, state, shared, {
     nextUser: (user: Partial<AsanaUser>) => void (next = user),
     setRotation: (value: boolean) => void (rotate = value),
   });

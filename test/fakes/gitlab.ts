@@ -1,6 +1,7 @@
 // Fake GitLab (Doorkeeper): creds in the form body, optional S256 PKCE, 2-hour tokens carrying `created_at`,
-// refresh tokens that rotate on every use, RFC 7009 revocation with client creds in the body, /api/v4/user, and the
-// project routes the widgets read (merge_requests, pipelines) with offset pagination (`x-next-page`, `x-total`,
+// refresh tokens that rotate on every use, RFC 7009 revocation with client creds in the body, /api/v4/user, the
+// user's projects (`GET /projects?membership=true`, read at connect for webhook routing), and the project routes the
+// widgets read (merge_requests, pipelines) with offset pagination (`x-next-page`, `x-total`,
 // Link), `RateLimit-*` headers, the `read_api` scope checked, and GitLab's `{ message }` / `insufficient_scope` errors.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken } from './fake-server.js';
@@ -26,6 +27,8 @@ export interface FakeGitLab extends FakeOAuthProvider {
 export interface FakeProject {
   id: number;
   path: string;
+  /** Whether the user is a member (listed by `GET /projects?membership=true`); default true. */
+  member?: boolean;
   mergeRequests: { iid: number; title: string; author: string; createdAt: string; draft?: boolean; conflicts?: boolean; mergeStatus?: string; source?: string; target?: string }[];
   pipelines: { id: number; ref: string; status: string; updatedAt: string }[];
 }
@@ -88,6 +91,25 @@ export async function startFakeGitLab(options: { user?: { id: number; username: 
       app.get(`${GITLAB_PATHS.api}/user`, async (req, reply) => {
         if (!provider.grantOfAccessToken(bearerToken(req))) return reply.code(401).send({ message: '401 Unauthorized' });
         return { id: user.id, username: user.username, name: user.name, state: 'active', web_url: `https://gitlab.example.com/${user.username}` };
+      });
+
+      // The user's projects, as `simple=true` answers them, offset-paginated. Like GitLab, read_api (or api) is needed.
+      app.get(`${GITLAB_PATHS.api}/projects`, async (req, reply) => {
+        const grant = provider.grantOfAccessToken(bearerToken(req));
+        if (!grant) return reply.code(401).send({ message: '401 Unauthorized' });
+        if (!grant.scope.split(' ').some((s) => s === 'read_api' || s === 'api')) {
+          return reply.code(403).send({ error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token.', scope: 'api read_api' });
+        }
+        const q = req.query as Record<string, string | undefined>;
+        const listed = q.membership === 'true' ? projects.filter((p) => p.member !== false) : projects;
+        return paginate(req, reply, listed).map((p) => ({
+          id: p.id,
+          name: p.path.split('/').at(-1),
+          path: p.path.split('/').at(-1),
+          path_with_namespace: p.path,
+          web_url: `https://gitlab.example.com/${p.path}`,
+          ...(q.simple === 'true' ? {} : { visibility: 'private', archived: false }),
+        }));
       });
 
       app.addHook('onRequest', async (req, reply) => {

@@ -4,7 +4,11 @@
 // /oauth/token/accessible-resources with the sites the grant covers. Under /ex/jira/{cloudId} it answers the calls the
 // widgets make: a board's sprints (startAt paging), the enhanced JQL search (nextPageToken paging, only the JQL
 // the widgets write, unbounded queries refused) and its approximate count, with Jira's `errorMessages` envelope,
-// the gateway's scope check and 429 + Retry-After.
+// the gateway's scope check and 429 + Retry-After. App ("dynamic") webhooks: register (one URL per app, issue
+// events only, ids counted per site, 30-day expiry), list, refresh and delete, behind manage:jira-webhook; and
+// `appDelivery` builds a delivery as Jira sends one to them (matchedWebhookIds, a bearer JWT signed HS256 with the
+// app's client secret, the X-Atlassian-Webhook-* headers).
+import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken } from './fake-server.js';
 import { startFakeOAuthProvider, type FakeOAuthProvider } from './oauth-provider.js';
@@ -34,6 +38,40 @@ export interface FakeJira extends FakeOAuthProvider {
     /** The JQL of every search and count, in order. */
     jql: string[];
   };
+  /** App webhooks registered through the REST API, on every site. */
+  webhooks: FakeJiraWebhook[];
+  webhookCalls: { register: number; list: number; refresh: number; delete: number };
+  /** A delivery of `event` on `site` to the app's webhooks, as Jira sends it (see AppDeliveryOptions). */
+  appDelivery(site: AtlassianSite, event: string, body: Record<string, unknown>, options?: AppDeliveryOptions): FakeDelivery;
+}
+
+export interface FakeJiraWebhook {
+  id: number;
+  siteId: string;
+  url: string;
+  events: string[];
+  jqlFilter: string;
+  expiresAt: number;
+}
+
+export interface AppDeliveryOptions {
+  /** X-Atlassian-Webhook-Identifier (the same on a retry). */
+  identifier?: string;
+  retry?: number;
+  /** Signs the JWT with this instead of the client secret. */
+  secret?: string;
+  /** Seconds from now the JWT expires (negative: already expired). */
+  expiresIn?: number;
+  /** Overrides the matched webhook ids (default: the app's webhooks on the site taking the event). */
+  matchedWebhookIds?: number[];
+}
+
+export interface FakeDelivery {
+  body: string;
+  headers: Record<string, string>;
+  /** The query Jira appends to the webhook URL. */
+  path: string;
+  identifier: string;
 }
 
 export interface FakeSprint {
@@ -54,6 +92,16 @@ export interface FakeIssue {
 }
 
 const CATEGORY = { 'To Do': 'new', 'In Progress': 'indeterminate', Done: 'done' } as const;
+/** The events an app may register a webhook for (issue-scoped: each is filtered by the webhook's JQL). */
+const APP_WEBHOOK_EVENTS = ['jira:issue_created', 'jira:issue_updated', 'jira:issue_deleted', 'comment_created', 'comment_updated', 'comment_deleted', 'issue_property_set', 'issue_property_deleted'];
+const WEBHOOK_LIFETIME_MS = 30 * 86_400_000;
+const base64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+
+/** An HS256 JWT, built by hand (independently of the hub's verifier) the way Atlassian signs app webhooks. */
+function hs256(claims: Record<string, unknown>, secret: string): string {
+  const signingInput = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
+  return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
+}
 const jiraError = (reply: FastifyReply, status: number, message: string) => reply.code(status).send({ errorMessages: [message], errors: {} });
 
 /** The JQL the widgets write: clauses joined by AND, then an optional ORDER BY priority. Anything else is an error. */
@@ -98,6 +146,10 @@ export async function startFakeJira(): Promise<FakeJira> {
   const refusedAuthorizations = { count: 0 };
   const data: FakeJira['data'] = { projects: ['ACME'], boards: new Map(), issues: [] };
   const api: FakeJira['api'] = { calls: 0, routeCalls: { sprints: 0, search: 0, count: 0 }, delayMs: 0, failures: [], jql: [] };
+  const webhooks: FakeJiraWebhook[] = [];
+  const webhookCalls: FakeJira['webhookCalls'] = { register: 0, list: 0, refresh: 0, delete: 0 };
+  /** Webhook ids count per site (never reused), so two sites hand out the same ids. */
+  const lastWebhookId = new Map<string, number>();
   const base = '/ex/jira/:cloudId/rest';
   const fake = (await startFakeOAuthProvider(
     {
@@ -141,7 +193,9 @@ export async function startFakeJira(): Promise<FakeJira> {
         if (!grant) return reply.code(401).send({ code: 401, message: 'Unauthorized' });
         const cloudId = req.url.split('/')[3];
         const scopes = grant.scope.split(' ');
-        const needed = req.url.includes('/rest/agile/') ? ['read:sprint:jira-software', 'read:board-scope:jira-software'] : ['read:jira-work'];
+        const needed = req.url.includes('/rest/agile/')
+          ? ['read:sprint:jira-software', 'read:board-scope:jira-software']
+          : /\/rest\/api\/3\/webhook(\/|\?|$)/.test(req.url) ? ['manage:jira-webhook'] : ['read:jira-work'];
         if (!(grant.extra.sites as AtlassianSite[]).some((s) => s.id === cloudId) || !needed.every((n) => scopes.includes(n))) {
           return reply.code(401).send({ code: 401, message: 'Unauthorized; scope does not match' });
         }
@@ -191,6 +245,62 @@ export async function startFakeJira(): Promise<FakeJira> {
         return { issues: page.map((i, n) => ({ id: String(10_000 + offset + n), key: i.key, self: `https://acme.atlassian.net/rest/api/3/issue/${i.key}`, fields: fields(i) })), ...(next ? { nextPageToken: next } : {}), isLast: !next };
       });
 
+      // App webhooks. Jira answers each registration in webhookRegistrationResult, errors included.
+      const cloudOf = (req: FastifyRequest) => (req.params as { cloudId: string }).cloudId;
+      const idsOf = (req: FastifyRequest) => {
+        const ids = (req.body as { webhookIds?: unknown } | undefined)?.webhookIds;
+        return Array.isArray(ids) && ids.every((id) => Number.isInteger(id)) ? (ids as number[]) : undefined;
+      };
+      app.post(`${base}/api/3/webhook`, async (req, reply) => {
+        webhookCalls.register++;
+        const body = (req.body ?? {}) as { url?: unknown; webhooks?: unknown };
+        if (typeof body.url !== 'string' || !/^https?:\/\//.test(body.url) || !Array.isArray(body.webhooks) || body.webhooks.length === 0) {
+          return jiraError(reply, 400, 'A url and at least one webhook are required.');
+        }
+        const siteId = cloudOf(req);
+        const onSite = webhooks.filter((w) => w.siteId === siteId);
+        if (onSite.some((w) => w.url !== body.url)) return jiraError(reply, 400, 'Only a single URL per app is allowed to be registered.');
+        const webhookRegistrationResult = (body.webhooks as { events?: unknown; jqlFilter?: unknown }[]).map((w) => {
+          const events = Array.isArray(w.events) ? (w.events as string[]) : [];
+          const unsupported = events.filter((e) => !APP_WEBHOOK_EVENTS.includes(e));
+          if (events.length === 0 || unsupported.length > 0) return { errors: [`Unsupported or missing events: ${unsupported.join(', ') || 'none'}`] };
+          if (typeof w.jqlFilter !== 'string' || !w.jqlFilter.trim() || /order by/i.test(w.jqlFilter)) return { errors: ['The JQL filter is invalid or unsupported.'] };
+          const id = (lastWebhookId.get(siteId) ?? 0) + 1;
+          lastWebhookId.set(siteId, id);
+          webhooks.push({ id, siteId, url: body.url as string, events, jqlFilter: w.jqlFilter, expiresAt: Date.now() + WEBHOOK_LIFETIME_MS });
+          return { createdWebhookId: id };
+        });
+        return { webhookRegistrationResult };
+      });
+
+      app.get(`${base}/api/3/webhook`, async (req) => {
+        webhookCalls.list++;
+        const q = req.query as { startAt?: string; maxResults?: string };
+        const startAt = Number(q.startAt ?? 0);
+        const maxResults = Math.min(Number(q.maxResults ?? 50), 100);
+        const mine = webhooks.filter((w) => w.siteId === cloudOf(req));
+        const values = mine.slice(startAt, startAt + maxResults).map((w) => ({ id: w.id, jqlFilter: w.jqlFilter, events: w.events, expirationDate: w.expiresAt, url: w.url }));
+        return { startAt, maxResults, total: mine.length, isLast: startAt + maxResults >= mine.length, values };
+      });
+
+      // Unknown ids (gone, or another app's) are ignored; the answer is the new expiry all the same.
+      app.put(`${base}/api/3/webhook/refresh`, async (req, reply) => {
+        webhookCalls.refresh++;
+        const ids = idsOf(req);
+        if (!ids) return jiraError(reply, 400, 'webhookIds must be a list of webhook ids.');
+        const expirationDate = Date.now() + WEBHOOK_LIFETIME_MS;
+        for (const w of webhooks) if (w.siteId === cloudOf(req) && ids.includes(w.id)) w.expiresAt = expirationDate;
+        return { expirationDate };
+      });
+
+      app.delete(`${base}/api/3/webhook`, async (req, reply) => {
+        webhookCalls.delete++;
+        const ids = idsOf(req);
+        if (!ids) return jiraError(reply, 400, 'webhookIds must be a list of webhook ids.');
+        for (let i = webhooks.length - 1; i >= 0; i--) if (webhooks[i]!.siteId === cloudOf(req) && ids.includes(webhooks[i]!.id)) webhooks.splice(i, 1);
+        return reply.code(202).send();
+      });
+
       app.post(`${base}/api/3/search/approximate-count`, async (req, reply) => {
         api.routeCalls.count++;
         const found = search(req, reply);
@@ -198,5 +308,30 @@ export async function startFakeJira(): Promise<FakeJira> {
       });
     },
   )) as FakeJira;
-  return Object.assign(fake, { setSites: (s: AtlassianSite[]) => void (sites = s), refusedAuthorizations, data, api });
+
+  function appDelivery(on: AtlassianSite, event: string, body: Record<string, unknown>, options: AppDeliveryOptions = {}): FakeDelivery {
+    const matched = options.matchedWebhookIds ?? webhooks.filter((w) => w.siteId === on.id && w.events.includes(event) && w.expiresAt > Date.now()).map((w) => w.id);
+    const now = Math.floor(Date.now() / 1000);
+    const accountId = '5b10ac8d82e05b22cc7d4ef5';
+    const token = hs256(
+      { iss: fake.clientId, sub: accountId, iat: now, exp: now + (options.expiresIn ?? 180), jti: randomUUID(), context: {} },
+      options.secret ?? fake.clientSecret,
+    );
+    const identifier = options.identifier ?? String(Math.floor(Math.random() * 1e12));
+    return {
+      body: JSON.stringify({ timestamp: Date.now(), webhookEvent: event, ...body, matchedWebhookIds: matched }),
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        authorization: `Bearer ${token}`,
+        'x-atlassian-webhook-identifier': identifier,
+        'x-atlassian-webhook-retry': String(options.retry ?? 0),
+        'x-atlassian-webhook-flow': 'Primary',
+        'user-agent': 'Atlassian Webhook HTTP Client',
+      },
+      path: `?triggeredByUser=${accountId}`,
+      identifier,
+    };
+  }
+
+  return Object.assign(fake, { setSites: (s: AtlassianSite[]) => void (sites = s), refusedAuthorizations, data, api, webhooks, webhookCalls, appDelivery });
 }

@@ -1,7 +1,10 @@
 // Fake Microsoft identity platform (Entra v2) + Graph: client credentials in a form body, PKCE, JWT access
 // tokens carrying `tid`/`oid` (opaque ones for personal accounts), random 60–90-minute lifetimes, a new refresh
 // token on every use with the old one left working, AADSTS-coded errors, no revocation endpoint, GET /v1.0/me,
-// and the Graph calls the widgets make (calendarView, chats) with @odata.nextLink paging and Graph's error envelope.
+// and the Graph calls the widgets make (calendarView, chats) with @odata.nextLink paging and Graph's error envelope;
+// change-notification subscriptions as Graph runs them: the notificationUrl (and lifecycle URL) validated with a
+// validationToken echo before the create answers, expirationDateTime capped per resource, PATCH renewal, DELETE,
+// and notifications (resource changes, lifecycle events) POSTed with the subscription's clientState.
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken } from './fake-server.js';
@@ -169,7 +172,207 @@ function addGraphRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state
   });
 }
 
-export interface FakeMicrosoft extends FakeOAuthProvider, FakeGraphState {
+export interface FakeGraphSubscription {
+  id: string;
+  resource: string;
+  changeType: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl?: string;
+  clientState?: string;
+  expirationDateTime: string;
+  tenantId: string;
+  userId: string;
+}
+
+/** One validation request Graph made and what the endpoint answered. */
+export interface FakeGraphValidation {
+  url: string;
+  token: string;
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface FakeGraphSubscriptions {
+  subscriptions: Map<string, FakeGraphSubscription>;
+  validations: FakeGraphValidation[];
+  subscriptionCalls: { creates: number; renewals: number; deletes: number };
+  /** Graph validates on create; whether it also validates on renewal is undocumented (⚠): off unless set. */
+  validateOnRenew: boolean;
+  /** Delivers what Graph addresses to the hub's public origin to where the test hub listens (a TLS proxy's job). */
+  forwardHub(publicOrigin: string, localOrigin: string): void;
+  /** POSTs a change notification for one of the user's events, as Graph does; resolves to the hub's status. */
+  notify(subscriptionId: string, change: { changeType: 'created' | 'updated' | 'deleted'; eventId: string; etag?: string }): Promise<{ status: number; body: unknown }>;
+  /** POSTs a lifecycle notification to the subscription's lifecycleNotificationUrl. */
+  notifyLifecycle(subscriptionId: string, lifecycleEvent: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed'): Promise<{ status: number; body: unknown }>;
+  /** The items Graph would send (for tests that tamper with them before posting). */
+  notificationItem(subscriptionId: string, change: { changeType: string; eventId: string; etag?: string }): Record<string, unknown>;
+  /** POSTs a body to a hub URL through the forwarding (a raw delivery). */
+  postToHub(url: string, body: unknown): Promise<{ status: number; body: unknown }>;
+}
+
+/** Maximum subscription lifetimes in minutes (subscription resource table): Outlook event 4230. */
+const MAX_MINUTES: { pattern: RegExp; minutes: number }[] = [{ pattern: /^\/?(me|users\/[^/]+)\/events$/i, minutes: 4230 }];
+const CALENDAR_READ = ['Calendars.Read', 'Calendars.ReadBasic', 'Calendars.ReadWrite'];
+
+function addSubscriptionRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: FakeGraphSubscriptions & { hub: { publicOrigin?: string; localOrigin?: string } }) {
+  const path = `${MICROSOFT_PATHS.api}/subscriptions`;
+  const hubUrl = (url: string) => (state.hub.publicOrigin && state.hub.localOrigin && url.startsWith(state.hub.publicOrigin) ? state.hub.localOrigin + url.slice(state.hub.publicOrigin.length) : url);
+
+  /** Graph's URL check: POST ?validationToken=… (text/plain, empty body); 200 text/plain with the decoded token within 10 s. */
+  async function validate(url: string): Promise<boolean> {
+    const token = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`;
+    const target = new URL(hubUrl(url));
+    target.searchParams.set('validationToken', token);
+    try {
+      const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '', signal: AbortSignal.timeout(10_000) });
+      const body = await res.text();
+      const contentType = res.headers.get('content-type') ?? '';
+      state.validations.push({ url, token, status: res.status, contentType, body });
+      return res.status === 200 && contentType.split(';')[0]!.trim() === 'text/plain' && body === token;
+    } catch {
+      state.validations.push({ url, token, status: 0, contentType: '', body: '' });
+      return false;
+    }
+  }
+
+  const maxMinutesOf = (resource: string) => MAX_MINUTES.find((m) => m.pattern.test(resource))?.minutes;
+  const checkExpiry = (value: unknown, resource: string): string | undefined => {
+    const at = typeof value === 'string' ? Date.parse(value) : NaN;
+    if (Number.isNaN(at)) return 'expirationDateTime is required and must be a date-time.';
+    if (at <= Date.now()) return 'Subscription expiration can only be in the future.';
+    const max = maxMinutesOf(resource)!;
+    if (at > Date.now() + max * 60_000) return `Subscription expiration can only be ${max} minutes in the future.`;
+    return undefined;
+  };
+  const asGraph = (s: FakeGraphSubscription) => ({
+    '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity',
+    id: s.id,
+    resource: s.resource,
+    applicationId: provider.clientId,
+    changeType: s.changeType,
+    clientState: s.clientState ?? null,
+    notificationUrl: s.notificationUrl,
+    notificationQueryOptions: null,
+    lifecycleNotificationUrl: s.lifecycleNotificationUrl ?? null,
+    // Seven fractional digits, as Graph writes them.
+    expirationDateTime: s.expirationDateTime.replace(/Z$/, '0000Z'),
+    creatorId: s.userId,
+    includeResourceData: null,
+    latestSupportedTlsVersion: 'v1_2',
+    encryptionCertificate: null,
+    encryptionCertificateId: null,
+    notificationUrlAppId: null,
+  });
+  const grantOf = (req: FastifyRequest) => provider.grantOfAccessToken(bearerToken(req))!;
+  const ownSubscription = (req: FastifyRequest) => {
+    const s = state.subscriptions.get((req.params as { id: string }).id);
+    return s && s.userId === (grantOf(req).extra as unknown as MicrosoftUser).userId ? s : undefined;
+  };
+
+  app.post(path, async (req, reply) => {
+    state.subscriptionCalls.creates++;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const user = grantOf(req).extra as unknown as MicrosoftUser;
+    const resource = typeof body.resource === 'string' ? body.resource : '';
+    if (!maxMinutesOf(resource)) return graphError(reply, 400, `Resource '${resource}' is not supported.`, {}, 'InvalidRequest');
+    if (!CALENDAR_READ.some((s) => grantOf(req).scope.split(' ').includes(s))) return graphError(reply, 403, 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Access is denied.]', {}, 'ExtensionError');
+    const changeTypes = typeof body.changeType === 'string' ? body.changeType.split(',') : [];
+    if (!changeTypes.length || changeTypes.some((c) => !['created', 'updated', 'deleted'].includes(c))) return graphError(reply, 400, 'Invalid changeType.', {}, 'InvalidRequest');
+    for (const key of ['notificationUrl', 'lifecycleNotificationUrl'] as const) {
+      const url = body[key];
+      if (url === undefined && key === 'lifecycleNotificationUrl') continue;
+      if (typeof url !== 'string' || !url.startsWith('https://')) return graphError(reply, 400, `The ${key} must be an HTTPS URL.`, {}, 'InvalidRequest');
+    }
+    if (body.clientState !== undefined && (typeof body.clientState !== 'string' || body.clientState.length > 128)) return graphError(reply, 400, 'clientState can be at most 128 characters.', {}, 'InvalidRequest');
+    const expiry = checkExpiry(body.expirationDateTime, resource);
+    if (expiry) return graphError(reply, 400, expiry, {}, 'InvalidRequest');
+    // Both endpoints are validated before the subscription exists (change-notifications-delivery-webhooks).
+    for (const url of [body.notificationUrl, body.lifecycleNotificationUrl].filter((u): u is string => typeof u === 'string')) {
+      if (!(await validate(url))) return graphError(reply, 400, 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.', {}, 'ValidationError');
+    }
+    const subscription: FakeGraphSubscription = {
+      id: randomUUID(),
+      resource,
+      changeType: changeTypes.join(','),
+      notificationUrl: body.notificationUrl as string,
+      ...(typeof body.lifecycleNotificationUrl === 'string' ? { lifecycleNotificationUrl: body.lifecycleNotificationUrl } : {}),
+      ...(typeof body.clientState === 'string' ? { clientState: body.clientState } : {}),
+      expirationDateTime: new Date(Date.parse(body.expirationDateTime as string)).toISOString(),
+      tenantId: user.tenantId,
+      userId: user.userId,
+    };
+    state.subscriptions.set(subscription.id, subscription);
+    return reply.code(201).send(asGraph(subscription));
+  });
+
+  app.patch(`${path}/:id`, async (req, reply) => {
+    state.subscriptionCalls.renewals++;
+    const subscription = ownSubscription(req);
+    if (!subscription) return graphError(reply, 404, 'The object was not found.', {}, 'ResourceNotFound');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const expiry = checkExpiry(body.expirationDateTime, subscription.resource);
+    if (expiry) return graphError(reply, 400, expiry, {}, 'InvalidRequest');
+    if (state.validateOnRenew && !(await validate(subscription.notificationUrl))) {
+      return graphError(reply, 400, 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.', {}, 'ValidationError');
+    }
+    subscription.expirationDateTime = new Date(Date.parse(body.expirationDateTime as string)).toISOString();
+    return asGraph(subscription);
+  });
+
+  app.delete(`${path}/:id`, async (req, reply) => {
+    state.subscriptionCalls.deletes++;
+    const subscription = ownSubscription(req);
+    if (!subscription) return graphError(reply, 404, 'The object was not found.', {}, 'ResourceNotFound');
+    state.subscriptions.delete(subscription.id);
+    return reply.code(204).send();
+  });
+
+  async function post(url: string, body: unknown) {
+    const res = await fetch(hubUrl(url), { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed };
+  }
+  const known = (id: string) => {
+    const s = state.subscriptions.get(id);
+    if (!s) throw new Error(`no Graph subscription ${id}`);
+    return s;
+  };
+
+  state.notificationItem = (id, change) => {
+    const s = known(id);
+    const resource = `Users/${s.userId}/Events/${change.eventId}`;
+    return {
+      subscriptionId: s.id,
+      subscriptionExpirationDateTime: s.expirationDateTime.replace('Z', '+00:00'),
+      changeType: change.changeType,
+      resource,
+      resourceData: { '@odata.type': '#Microsoft.Graph.Event', '@odata.id': resource, '@odata.etag': change.etag ?? `W/"${randomBytes(12).toString('base64')}"`, id: change.eventId },
+      clientState: s.clientState ?? null,
+      tenantId: s.tenantId,
+    };
+  };
+  state.notify = (id, change) => post(known(id).notificationUrl, { value: [state.notificationItem(id, change)] });
+  state.notifyLifecycle = (id, lifecycleEvent) => {
+    const s = known(id);
+    if (!s.lifecycleNotificationUrl) throw new Error('the subscription has no lifecycleNotificationUrl');
+    const item = { subscriptionId: s.id, subscriptionExpirationDateTime: s.expirationDateTime.replace('Z', '+00:00'), tenantId: s.tenantId, clientState: s.clientState ?? null, lifecycleEvent };
+    return post(s.lifecycleNotificationUrl, { value: [item] });
+  };
+  state.postToHub = post;
+  state.forwardHub = (publicOrigin, localOrigin) => {
+    state.hub.publicOrigin = publicOrigin;
+    state.hub.localOrigin = localOrigin;
+  };
+}
+
+export interface FakeMicrosoft extends FakeOAuthProvider, FakeGraphState, FakeGraphSubscriptions {
   nextUser(user: Partial<MicrosoftUser>): void;
   /** The next token call fails as Entra says it: HTTP 400, the error, and `AADSTSnnn: …` in the description. */
   failNextTokenWith(error: string, aadsts: number): void;
@@ -193,6 +396,13 @@ const AADSTS_OF_GENERIC: Record<string, number> = { invalid_client: 7000215, inv
 
 export async function startFakeMicrosoft(): Promise<FakeMicrosoft> {
   const graph: FakeGraphState = { events: [], chats: [], api: { calls: 0, calendarCalls: 0, chatCalls: 0, delayMs: 0, failures: [] } };
+  const subscriptions = {
+    subscriptions: new Map(),
+    validations: [],
+    subscriptionCalls: { creates: 0, renewals: 0, deletes: 0 },
+    validateOnRenew: false,
+    hub: {},
+  } as unknown as FakeGraphSubscriptions & { hub: { publicOrigin?: string; localOrigin?: string } };
   let next: Partial<MicrosoftUser> = {};
   let pendingAadsts: number | undefined;
   const userOf = (grant: FakeGrant) => grant.extra as unknown as MicrosoftUser;
@@ -252,6 +462,7 @@ export async function startFakeMicrosoft(): Promise<FakeMicrosoft> {
     },
     (app, provider) => {
       addGraphRoutes(app, provider, graph);
+      addSubscriptionRoutes(app, provider, subscriptions);
       app.get(`${MICROSOFT_PATHS.api}/me`, async (req, reply) => {
         const grant = provider.grantOfAccessToken(bearerToken(req));
         if (!grant) return reply.code(401).send({ error: { code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' } });
@@ -260,11 +471,14 @@ export async function startFakeMicrosoft(): Promise<FakeMicrosoft> {
       });
     },
   )) as FakeMicrosoft;
-  return Object.assign(fake, graph, {
+  const result = Object.assign(fake, graph, subscriptions, {
     nextUser: (user: Partial<MicrosoftUser>) => void (next = user),
     failNextTokenWith(error: string, aadsts: number) {
       pendingAadsts = aadsts;
       fake.failNextToken(400, error);
     },
   });
+  // A flag set on the fake must reach the routes, which read the state object.
+  Object.defineProperty(result, 'validateOnRenew', { get: () => subscriptions.validateOnRenew, set: (v: boolean) => void (subscriptions.validateOnRenew = v) });
+  return result;
 }

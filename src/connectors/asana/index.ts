@@ -1,6 +1,7 @@
 // Asana: project progress, overdue work and goals.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -56,4 +57,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

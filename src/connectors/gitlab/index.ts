@@ -1,6 +1,7 @@
 // GitLab (gitlab.com; self-managed through the GITLAB_*_URL overrides): merge requests and pipelines.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -36,8 +37,10 @@ export const connector = defineConnector({
     rateLimit: { points: 2000, windowSeconds: 60 },
   },
   extraEnv: {
-    GITLAB_WEBHOOK_TOKEN: 'Secret token of the GitLab webhook: compared with X-Gitlab-Token.',
+    GITLAB_WEBHOOK_TOKEN: 'Secret token of the GitLab webhooks: compared with X-Gitlab-Token.',
+    GITLAB_WEBHOOK_SIGNING_TOKEN: 'Signing token of the GitLab webhooks (whsec_…): verifies webhook-signature. Either token may be set, or both.',
   },
   widgets,
   hooks,
+  webhooks,
 });

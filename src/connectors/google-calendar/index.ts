@@ -1,6 +1,7 @@
 // Google Calendar: the executive's meetings and meeting load, read-only.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 const scope = (name: string) => `https://www.googleapis.com/auth/${name}`;
@@ -52,4 +53,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

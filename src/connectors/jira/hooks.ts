@@ -2,6 +2,7 @@
 // connect through Atlassian's accessible-resources; plus Atlassian's extra dead-grant signal.
 import { z } from 'zod';
 import type { ConnectorHooks } from '../types.js';
+import { APP_WEBHOOKS_FLAG, WEBHOOK_SCOPE } from './webhook-subscriptions.js';
 
 const resources = z.array(
   z.object({
@@ -30,7 +31,14 @@ export const hooks: ConnectorHooks = {
     return {
       id: site.id,
       name: site.name,
-      metadata: { cloudId: site.id, siteUrl: siteUrl.origin, siteName: site.name },
+      metadata: {
+        cloudId: site.id,
+        siteUrl: siteUrl.origin,
+        siteName: site.name,
+        // The app webhook needs manage:jira-webhook; the subscription plan reads this flag, as a subscription's
+        // context does not carry the granted scopes (without it every registration would fail, and be retried).
+        ...(tokens.scopes?.includes(WEBHOOK_SCOPE) ? { [APP_WEBHOOKS_FLAG]: 'granted' } : {}),
+      },
       // Jira webhook payloads carry no cloudId: they are routed by the site host found in `issue.self`.
       routingKeys: [`cloud:${site.id}`, `site:${siteUrl.host.toLowerCase()}`],
     };

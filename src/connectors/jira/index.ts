@@ -1,6 +1,7 @@
 // Jira Cloud through Atlassian OAuth 2.0 (3LO): issue counts, sprints and backlog health.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -58,4 +59,6 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  // App webhooks (one per connection, needing the manage:jira-webhook scope) are verified with JIRA_CLIENT_SECRET.
+  webhooks,
 });

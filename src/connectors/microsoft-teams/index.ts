@@ -1,6 +1,7 @@
 // Microsoft Teams through Microsoft Graph: teams, chats and the Outlook/Teams calendar.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { AVAILABLE_SCOPES, DEFAULT_SCOPES } from './scopes.js';
 import { widgets } from './widgets.js';
 
@@ -42,4 +43,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

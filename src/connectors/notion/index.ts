@@ -1,6 +1,7 @@
 // Notion: recently edited pages and database-backed trackers of a workspace (public connection).
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -36,4 +37,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

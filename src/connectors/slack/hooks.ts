@@ -32,7 +32,9 @@ export const hooks: ConnectorHooks = {
     if (a.app_id) metadata.appId = a.app_id;
     if (a.authed_user) metadata.authedUserId = a.authed_user.id;
     if (a.incoming_webhook?.channel_id) metadata.incomingWebhookChannelId = a.incoming_webhook.channel_id;
-    const routingKeys = [...(a.team ? [`team:${a.team.id}`] : []), ...(a.enterprise ? [`enterprise:${a.enterprise.id}`] : [])];
+    // The org key only for org-wide installs: a workspace-level install inside a Grid org must not receive the
+    // org's events (an org-wide app_uninstalled would otherwise disconnect it too).
+    const routingKeys = [...(a.team ? [`team:${a.team.id}`] : []), ...(a.is_enterprise_install && a.enterprise ? [`enterprise:${a.enterprise.id}`] : [])];
     return { id: owner.id, name: owner.name ?? owner.id, metadata, routingKeys };
   },
 

@@ -1,6 +1,7 @@
 // Slack: workspace size, channels and activity for every executive, through a bot token (OAuth v2).
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -60,4 +61,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

@@ -1,6 +1,7 @@
 // Xero: financial reports, bank balances and receivables for the CFO.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -67,4 +68,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

@@ -90,6 +90,7 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
           throw new AppError('webhook_signature_invalid', 'The delivery could not be verified.');
         case 'handshake':
           count('handshake');
+          if (verdict.notice) deps.logger.info({ slug, ...verdict.notice.fields }, verdict.notice.message);
           return verdict.reply;
         case 'accepted': {
           const headers = auditHeaders(request.headers);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../../config.js';
 import { getConnector } from '../../../connectors/index.js';
 import type { ConnectorDefinition } from '../../../connectors/types.js';
-import type { SubscriptionContext, SubscriptionSecret, SubscriptionState, WebhookSubscriptionHooks } from '../../../connectors/webhook-types.js';
+import { SubscriptionGoneError, type SubscriptionContext, type SubscriptionSecret, type SubscriptionState, type WebhookSubscriptionHooks } from '../../../connectors/webhook-types.js';
 import type { ConnectionRow, WebhookSubscriptionRow } from '../../../db/schema.js';
 import { ProviderError } from '../../../errors.js';
 import { newId } from '../../../lib/ids.js';
@@ -147,8 +147,16 @@ export function createWebhookSubscriptionService(deps: WebhookSubscriptionDeps) 
       }
       try {
         if (hooks.renew) {
-          const { expiresAt } = await hooks.renew(context(connector, connection), stateOf(row));
-          await deps.repo.renewed(row.id, expiresAt, renewAt(expiresAt, hooks));
+          try {
+            const { expiresAt } = await hooks.renew(context(connector, connection), stateOf(row));
+            await deps.repo.renewed(row.id, expiresAt, renewAt(expiresAt, hooks));
+          } catch (error) {
+            const gone = error instanceof SubscriptionGoneError || (error instanceof ProviderError && error.status === 404);
+            if (!gone) throw error;
+            // The provider lost it (expired, deleted by an admin): a new one, and the old row goes.
+            await createOne(connector, connection, row.resource);
+            await deps.repo.delete(row.id);
+          }
         } else {
           // The new one first: a gap between the two would lose deliveries.
           await createOne(connector, connection, row.resource);
