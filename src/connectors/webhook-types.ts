@@ -39,8 +39,9 @@ export interface InboundEvent {
 }
 
 export type WebhookVerdict =
-  /** Verified: store the events (de-duplicated) and answer `reply` (default 200 `{"ok":true}`). */
-  | { outcome: 'accepted'; events: InboundEvent[]; reply?: WebhookReply }
+  /** Verified: store the events (de-duplicated) and answer `reply` (default 200 `{"ok":true}`). `dropped` names
+   *  the items of a batch that failed verification and were left out (counted as rejections). */
+  | { outcome: 'accepted'; events: InboundEvent[]; reply?: WebhookReply; dropped?: WebhookRejection[] }
   /** A handshake or a message to acknowledge and forget (Slack url_verification, Google `sync`): nothing stored.
    *  `notice` is logged at info for the operator (never a secret: fingerprints at most). */
   | { outcome: 'handshake'; reply: WebhookReply; notice?: { message: string; fields?: Record<string, string | number | boolean> } }
@@ -103,6 +104,8 @@ export interface SubscriptionContext {
   /** The same with the connection in the path (`…/webhooks/<slug>/<connectionId>`). */
   connectionWebhookUrl: string;
   providerEnv: ProviderEnv;
+  /** The scopes the connection was granted (a plan skips what the user did not allow). */
+  scopes: string[];
   now: Date;
 }
 
@@ -139,6 +142,8 @@ export interface CreatedSubscription {
 
 /** Per-connection subscriptions the hub creates at the provider (Asana hooks, Graph subscriptions, Google channels, Jira dynamic webhooks). */
 export interface WebhookSubscriptionHooks {
+  /** OAuth scopes creating the subscriptions needs: requested on connect whenever the hub manages subscriptions. */
+  scopes?: string[];
   /** What to watch for this connection. */
   plan(ctx: SubscriptionContext): Promise<SubscriptionPlan[]>;
   /** Creates one subscription; `subscription.secret` is a fresh random secret the hub already stored. */

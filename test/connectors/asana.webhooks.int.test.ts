@@ -4,7 +4,7 @@
 // heartbeats carry no events; disconnecting deletes the webhooks.
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookSubscriptions } from '../../src/db/schema.js';
 import { ASANA_PATHS, startFakeAsana, type FakeAsana } from '../fakes/asana.js';
@@ -42,12 +42,14 @@ async function connected(workspaces = 1) {
   const ws = t.newWorkspace();
   const user = { gid: newGid(), workspaces: Array.from({ length: workspaces }, (_, i) => ({ gid: newGid(), name: `Workspace ${i}` })) };
   fake.nextUser(user);
-  const { integrationId } = await connectViaOAuth(t, { workspaceId: ws, slug: SLUG, scopes: WEBHOOK_SCOPES });
+  // No scopes asked for: with subscriptions on, the hub requests the webhook scopes itself.
+  const { integrationId } = await connectViaOAuth(t, { workspaceId: ws, slug: SLUG });
   expect(await t.deps.webhookSubscriptions.subscribe(integrationId)).toBe(workspaces);
   const rows = await rowsOf(integrationId);
   return { ws, integrationId, user, rows, hooks: rows.map((r) => fake.webhooks.get(r.externalId!)!) };
 }
-const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId));
+// In creation order: an UPDATE moves a row in the heap, so an unordered SELECT has no stable order.
+const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId)).orderBy(asc(webhookSubscriptions.createdAt));
 const eventsOf = async (connectionId: string) => (await inboxEvents(t, SLUG)).filter((e) => e.connectionId === connectionId);
 const taskEvent = (task: string, action = 'changed', extra: Record<string, unknown> = {}) => ({
   user: { gid: '1200000000000001', resource_type: 'user' },
@@ -98,6 +100,16 @@ describe('handshake', () => {
     const forged = { 'content-type': 'application/json', 'x-hook-signature': createHmac('sha256', 'attacker-chosen-secret').update(body).digest('hex') };
     expect((await deliver(t, SLUG, { path: `/${integrationId}`, body, headers: forged })).statusCode).toBe(401);
     expect(hooks).toHaveLength(1);
+  });
+
+  it('makes no webhook for a connection whose user did not grant the webhook scopes', async () => {
+    fake.nextUser({ gid: newGid(), workspaces: [{ gid: newGid(), name: 'Acme' }] });
+    fake.withholdScopesNext(WEBHOOK_SCOPES);
+    const { integrationId } = await connectViaOAuth(t, { workspaceId: t.newWorkspace(), slug: SLUG });
+    const created = fake.webhooks.size;
+    expect(await t.deps.webhookSubscriptions.subscribe(integrationId)).toBe(0);
+    expect(fake.webhooks.size).toBe(created);
+    expect(await rowsOf(integrationId)).toEqual([]);
   });
 
   it('keeps nothing when Asana cannot complete the handshake (the target does not answer)', async () => {

@@ -47,7 +47,7 @@ describe('GitHub App user tokens', () => {
     expect(connection).toMatchObject({ status: 'active', account: { id: '583231', name: 'octocat' }, scopes: [] });
     expect(new Date(connection.expiresAt).getTime()).toBeGreaterThan(Date.now() + 7.9 * 3600_000);
     const row = await rowOf(integrationId!);
-    expect(row.metadata).toEqual({ login: 'octocat', userId: '583231', installationIds: '1234567,7654321' });
+    expect(row.metadata).toEqual({ login: 'octocat', userId: '583231', installationIds: '1234567,7654321', authMethod: 'oauth2' });
     expect(row.routingKeys).toEqual(['user:583231', 'installation:1234567', 'installation:7654321']);
     expect(row.nextRefreshAt).not.toBeNull();
     const stored = t.deps.sealer.open(row.id, row.credentials!);

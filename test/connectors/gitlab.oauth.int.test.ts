@@ -43,7 +43,7 @@ describe('GitLab OAuth', () => {
     expect(expiresIn).toBeGreaterThan(7100_000);
     expect(expiresIn).toBeLessThanOrEqual(7200_000);
     const row = await rowOf(integrationId);
-    expect(row.metadata).toEqual({ userId: '4242', username: 'cto', instanceUrl: fake.url });
+    expect(row.metadata).toEqual({ userId: '4242', username: 'cto', instanceUrl: fake.url, authMethod: 'oauth2' });
     expect(row.routingKeys).toEqual(['user:4242']);
     expect(t.deps.sealer.open(row.id, row.credentials!)).toMatchObject({ type: 'oauth2', tokens: { accessToken: lastGrant().accessToken, refreshToken: lastGrant().refreshToken } });
   });

@@ -3,7 +3,7 @@
 // message (acknowledged, not stored) and then notifies with X-Goog-* headers and an empty body; the token is
 // checked against the channel's secret; channels are replaced (new one, old stopped) and stopped on disconnect.
 import type { AddressInfo } from 'node:net';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookSubscriptions } from '../../src/db/schema.js';
 import { GOOGLE_PATHS, startFakeGoogle, type FakeGoogle } from '../fakes/google.js';
@@ -43,7 +43,7 @@ async function connected() {
   const [row] = await rowsOf(integrationId);
   return { ws, integrationId, row: row!, channel: fake.channels.get(row!.externalId!)! };
 }
-const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId));
+const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId)).orderBy(asc(webhookSubscriptions.createdAt));
 const eventsOf = async (connectionId: string) => (await inboxEvents(t, SLUG)).filter((e) => e.connectionId === connectionId);
 const hubUrl = `${PUBLIC_URL}/webhooks/${SLUG}`;
 /** Google's notification headers, as a direct delivery (inject). */

@@ -49,7 +49,7 @@ describe('Jira OAuth (3LO)', () => {
     expect(connection).toMatchObject({ status: 'active', account: { id: cloudId, name: 'acme' } });
     expect(connection.scopes).toEqual(['read:jira-work', 'read:jira-user', 'offline_access', 'read:board-scope:jira-software', 'read:sprint:jira-software']);
     const row = await rowOf(integrationId!);
-    expect(row.metadata).toEqual({ cloudId, siteUrl: 'https://acme.atlassian.net', siteName: 'acme' });
+    expect(row.metadata).toEqual({ cloudId, siteUrl: 'https://acme.atlassian.net', siteName: 'acme', authMethod: 'oauth2' });
     expect(row.routingKeys).toEqual([`cloud:${cloudId}`, 'site:acme.atlassian.net']);
     expect(t.deps.sealer.open(row.id, row.credentials!)).toMatchObject({ type: 'oauth2', tokens: { accessToken: lastGrant().accessToken, refreshToken: lastGrant().refreshToken } });
   });

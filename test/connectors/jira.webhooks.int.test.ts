@@ -5,10 +5,10 @@
 // each connection's app webhook at the fake.
 import { createHmac, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connector } from '../../src/connectors/jira/index.js';
-import { webhookSubscriptions } from '../../src/db/schema.js';
+import { connections, webhookSubscriptions } from '../../src/db/schema.js';
 import { JIRA_PATHS, startFakeJira, type AtlassianSite, type FakeJira } from '../fakes/jira.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
@@ -45,6 +45,11 @@ function newSite(): AtlassianSite {
 }
 const hostOf = (site: AtlassianSite) => new URL(site.url).host;
 const WITH_WEBHOOKS = [...connector.auth.type === 'oauth2' ? connector.auth.scopes.default : [], 'manage:jira-webhook'];
+
+async function rowsOfConnection(id: string) {
+  const [row] = await t.deps.database.db.select().from(connections).where(eq(connections.id, id));
+  return row!;
+}
 
 async function connect(site: AtlassianSite, scopes?: string[]) {
   fake.setSites([site]);
@@ -260,7 +265,7 @@ describe('processing', () => {
 });
 
 describe('app webhook subscriptions', () => {
-  const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId));
+  const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId)).orderBy(asc(webhookSubscriptions.createdAt));
 
   it('registers one webhook per connection at its site, and routes its deliveries to that connection', async () => {
     const site = newSite();
@@ -349,9 +354,12 @@ describe('app webhook subscriptions', () => {
     expect(await rowsOf(integrationId)).toEqual([]);
   });
 
-  it('registers nothing for a connection whose user did not grant manage:jira-webhook', async () => {
+  it('asks for manage:jira-webhook on connect, and registers nothing when the user does not grant it', async () => {
     const site = newSite();
-    const { integrationId } = await connect(site);
+    const asked = await connect(site);
+    expect((await rowsOfConnection(asked.integrationId)).scopes).toContain('manage:jira-webhook');
+    fake.withholdScopesNext(['manage:jira-webhook']);
+    const { integrationId } = await connect(newSite());
     const registrations = fake.webhookCalls.register;
     expect(await t.deps.webhookSubscriptions.subscribe(integrationId)).toBe(0);
     expect(fake.webhookCalls.register).toBe(registrations);

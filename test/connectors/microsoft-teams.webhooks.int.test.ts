@@ -3,7 +3,7 @@
 // answers; notifications carry the subscription's clientState, which the hub checks item by item; lifecycle
 // notifications renew or recreate the subscription; disconnecting deletes it at Graph.
 import type { AddressInfo } from 'node:net';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookSubscriptions } from '../../src/db/schema.js';
 import { MICROSOFT_PATHS, startFakeMicrosoft, type FakeMicrosoft } from '../fakes/microsoft.js';
@@ -47,7 +47,7 @@ async function connected() {
   const [row] = await rowsOf(integrationId);
   return { ws, integrationId, row: row!, graph: fake.subscriptions.get(row!.externalId!)! };
 }
-const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId));
+const rowsOf = (connectionId: string) => t.deps.database.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.connectionId, connectionId)).orderBy(asc(webhookSubscriptions.createdAt));
 const eventsOf = async (connectionId: string) => (await inboxEvents(t, SLUG)).filter((e) => e.connectionId === connectionId);
 /** Reads today's meetings once (an empty calendar), so the hub knows the widget is on a dashboard. */
 async function readMeetings(ws: string, integrationId: string) {
@@ -174,8 +174,13 @@ describe('notifications', () => {
     const good2 = fake.notificationItem(b.graph.id, { changeType: 'deleted', eventId: 'evt-b' });
     const forged = { ...fake.notificationItem(a.graph.id, { changeType: 'updated', eventId: 'evt-x' }), clientState: b.graph.clientState };
     const stranger = { ...good1, subscriptionId: '7f105c7d-2dc5-4530-97cd-4e7ae6534c07' };
+    const rejected = (reason: string) => metricValue(t, 'hub_webhook_rejections_total', { connector: SLUG, reason });
+    const [badBefore, unknownBefore] = [await rejected('bad_signature'), await rejected('unknown_subscription')];
     const res = await fake.postToHub(`${PUBLIC_URL}/webhooks/${SLUG}`, { value: [good1, forged, stranger, good2] });
     expect(res.status).toBe(202);
+    // The dropped items are counted, each under its reason.
+    expect(await rejected('bad_signature')).toBe(badBefore + 1);
+    expect(await rejected('unknown_subscription')).toBe(unknownBefore + 1);
     expect((await eventsOf(a.integrationId)).map((e) => e.eventType)).toEqual(['created']);
     expect((await eventsOf(b.integrationId)).map((e) => e.eventType)).toEqual(['deleted']);
   });

@@ -55,6 +55,8 @@ export interface FakeOAuthProvider extends FakeServer {
   grants: Map<string, FakeGrant>;
   /** The next authorize request is answered with this error instead of a code (access_denied …). */
   denyNext(error: string): void;
+  /** At the next consent the user unticks these scopes: the grant holds the others only. */
+  withholdScopesNext(scopes: string[]): void;
   /** The next token call fails with this status and error (transient 503, dead grant …). */
   failNextToken(status: number, error: string): void;
   /** Delays every token answer (to hold a refresh in flight). */
@@ -84,6 +86,7 @@ export async function startFakeOAuthProvider(
   const grants = new Map<string, FakeGrant>();
   const calls = { authorize: 0, token: 0, codeExchanges: 0, refreshes: 0, revokes: 0 };
   let denial: string | undefined;
+  let withheld: string[] = [];
   let tokenFailure: { status: number; error: string } | undefined;
   let tokenDelay = 0;
 
@@ -138,9 +141,12 @@ export async function startFakeOAuthProvider(
         denial = undefined;
         return reply.redirect(target.toString(), 302);
       }
+      const separator = (q.scope ?? '').includes(',') ? ',' : ' ';
+      const granted = (q.scope ?? '').split(separator).filter((scope) => !withheld.includes(scope)).join(separator);
+      withheld = [];
       const grant: FakeGrant = {
         id: randomToken('g_'),
-        scope: q.scope ?? '',
+        scope: granted,
         accessToken: '',
         retiredRefreshTokens: [],
         revoked: false,
@@ -235,6 +241,7 @@ export async function startFakeOAuthProvider(
     calls,
     grants,
     denyNext: (error: string) => void (denial = error),
+    withholdScopesNext: (scopes: string[]) => void (withheld = scopes),
     failNextToken: (status: number, error: string) => void (tokenFailure = { status, error }),
     setTokenDelay: (ms: number) => void (tokenDelay = ms),
     grantOfAccessToken(token: string | undefined) {

@@ -20,8 +20,14 @@ export const TASK_FILTERS = [
 const userTaskList = z.object({ data: z.object({ gid: z.string().min(1) }) });
 const created = z.object({ data: z.object({ gid: z.string().min(1) }) });
 
+const SCOPES = ['webhooks:write', 'webhooks:delete'];
+
 export const asanaWebhookSubscriptions: WebhookSubscriptionHooks = {
+  // Requested on connect when the hub manages subscriptions; a connection made without them gets none.
+  scopes: SCOPES,
+
   async plan(ctx) {
+    if (!SCOPES.every((s) => ctx.scopes.includes(s))) return [];
     const workspaces = (ctx.metadata.workspaceGids ?? ctx.metadata.workspaceGid ?? '').split(',').filter(Boolean);
     const plans = [];
     for (const workspace of workspaces) {

@@ -1,6 +1,7 @@
 // Datadog: alerting monitors, incidents and SLOs, with the customer's API and application keys.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 /** Datadog sites; keys only work on their own site, and the site picks the API host. */
@@ -44,8 +45,10 @@ export const connector = defineConnector({
     rateLimit: { points: 1000, windowSeconds: 3600 },
   },
   extraEnv: {
-    DATADOG_WEBHOOK_SECRET: 'Shared secret Datadog webhooks send in a custom header (Datadog does not sign deliveries).',
+    DATADOG_WEBHOOK_SECRET:
+      'Shared secret Datadog webhooks send in the X-Hub-Datadog-Secret custom header, as a Bearer token or as the Basic password (Datadog does not sign deliveries).',
   },
   widgets,
   hooks,
+  webhooks,
 });

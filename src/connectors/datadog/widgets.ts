@@ -51,7 +51,9 @@ const tagList = z
   .max(500)
   .regex(/^[\w.\-/:]+(,[\w.\-/:]+)*$/, 'comma-separated tags such as env:prod,team:core');
 
-const monitorParams = z.object({ includeWarn: z.stringbool().default(true), tags: tagList.optional() });
+// A boolean too, not only "true"/"false": the parsed params recorded at a read are parsed again when a sync or a
+// webhook refreshes the widget, and a string-only schema would refuse its own output.
+const monitorParams = z.object({ includeWarn: z.union([z.boolean(), z.stringbool()]).default(true), tags: tagList.optional() });
 const sloParams = z.object({
   query: z.string().min(1).max(200).regex(/^[\w .:\-/*"]+$/, 'an SLO name or a query such as service:checkout').optional(),
   timeframe: z.enum(['7d', '30d', '90d']).optional(),

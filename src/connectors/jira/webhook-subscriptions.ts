@@ -59,6 +59,8 @@ async function findWebhook(api: ProviderApi, id: number) {
 const fallbackExpiry = (ctx: SubscriptionContext) => new Date(ctx.now.getTime() + LIFETIME_MS);
 
 export const subscriptions: WebhookSubscriptionHooks = {
+  // Requested on connect when the hub manages subscriptions.
+  scopes: [WEBHOOK_SCOPE],
   // A connection whose user did not grant manage:jira-webhook gets none (its events still come by admin webhooks).
   async plan(ctx) {
     return ctx.metadata[APP_WEBHOOKS_FLAG] === 'granted' ? [{ resource: APP_WEBHOOK_JQL }] : [];

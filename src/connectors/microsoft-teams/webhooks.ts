@@ -39,20 +39,20 @@ const WORST: WebhookRejection[] = ['bad_signature', 'missing_signature', 'unknow
 async function verifyItems(items: unknown[], ctx: WebhookVerifyContext) {
   const known = new Map<string, SubscriptionSecret | undefined>();
   const events: InboundEvent[] = [];
-  const failures = new Set<WebhookRejection>();
+  const failures: WebhookRejection[] = [];
   for (const raw of items) {
     const item = (raw && typeof raw === 'object' ? raw : {}) as GraphNotification;
     const subscriptionId = str(item.subscriptionId);
     const eventType = item.lifecycleEvent ? `lifecycle:${str(item.lifecycleEvent)}` : str(item.changeType);
     if (!subscriptionId || !eventType || eventType === 'lifecycle:') {
-      failures.add('malformed');
+      failures.push('malformed');
       continue;
     }
     if (!known.has(subscriptionId)) known.set(subscriptionId, await ctx.subscription(subscriptionId));
     const subscription = known.get(subscriptionId);
-    if (!subscription) failures.add('unknown_subscription');
-    else if (typeof item.clientState !== 'string' || !item.clientState) failures.add('missing_signature');
-    else if (!safeEqual(item.clientState, subscription.secret)) failures.add('bad_signature');
+    if (!subscription) failures.push('unknown_subscription');
+    else if (typeof item.clientState !== 'string' || !item.clientState) failures.push('missing_signature');
+    else if (!safeEqual(item.clientState, subscription.secret)) failures.push('bad_signature');
     else events.push({ deliveryId: deliveryIdOf(item, eventType), eventType, routingKeys: [], connectionId: subscription.connectionId, payload: withoutSecret(item) });
   }
   return { events, failures };
@@ -76,10 +76,10 @@ export const webhooks: ConnectorWebhooks = {
     const { events, failures } = await verifyItems(body.value, ctx);
     // One delivery can batch several subscriptions' items (even other apps' on a shared URL): items that do
     // not verify are dropped; the delivery is refused only when none does.
-    if (events.length === 0) return { outcome: 'rejected', reason: WORST.find((r) => failures.has(r)) ?? 'malformed' };
+    if (events.length === 0) return { outcome: 'rejected', reason: WORST.find((r) => failures.includes(r)) ?? 'malformed' };
     const unique = [...new Map(events.map((e) => [e.deliveryId, e])).values()];
-    // Stored before the answer, processed later: Graph's "202 Accepted".
-    return { outcome: 'accepted', events: unique, reply: { status: 202 } };
+    // Stored before the answer, processed later: Graph's "202 Accepted". Dropped items are counted as rejections.
+    return { outcome: 'accepted', events: unique, reply: { status: 202 }, dropped: failures };
   },
 
   effects({ eventType }): WebhookEffect {

@@ -1,6 +1,7 @@
 // QuickBooks Online (Intuit): profit and loss, cash and receivables for the CFO.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -41,4 +42,5 @@ export const connector = defineConnector({
   },
   widgets,
   hooks,
+  webhooks,
 });

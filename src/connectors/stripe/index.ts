@@ -1,6 +1,7 @@
 // Stripe: balance, revenue and subscriptions, with a restricted key or through Stripe Connect OAuth.
 import { defineConnector } from '../types.js';
 import { hooks } from './hooks.js';
+import { webhooks } from './webhooks.js';
 import { widgets } from './widgets.js';
 
 export const connector = defineConnector({
@@ -48,8 +49,10 @@ export const connector = defineConnector({
     rateLimit: { points: 25, windowSeconds: 1 },
   },
   extraEnv: {
-    STRIPE_WEBHOOK_SECRET: 'Signing secret (whsec_…) of the Stripe webhook endpoint: verifies Stripe-Signature.',
+    STRIPE_WEBHOOK_SECRET:
+      'Signing secret (whsec_…) of the Stripe webhook endpoint: verifies Stripe-Signature. Several, comma-separated, when the account endpoint and the Connect endpoint both deliver here.',
   },
   widgets,
   hooks,
+  webhooks,
 });

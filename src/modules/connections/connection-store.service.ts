@@ -45,7 +45,8 @@ export function createConnectionStore(deps: {
         dataKey: deps.sealer.newDataKey(id),
         status: 'active',
         externalAccountName: input.account.name ?? null,
-        metadata: input.metadata,
+        // How the connection authenticates: an app-level lifecycle event (app deauthorized) ends OAuth grants only.
+        metadata: { ...input.metadata, authMethod: input.credentials.type },
         routingKeys: input.account.routingKeys ?? [],
         scopes: input.scopes,
         accessExpiresAt: expiresAt,

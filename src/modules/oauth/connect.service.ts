@@ -29,7 +29,7 @@ export function redirectUriFor(publicUrl: string, slug: string): string {
 }
 
 export function createConnectService(deps: {
-  config: Pick<Config, 'providers' | 'publicUrl' | 'allowedReturnOrigins'>;
+  config: Pick<Config, 'providers' | 'publicUrl' | 'allowedReturnOrigins' | 'webhookSubscriptions'>;
   states: OAuthStateStore;
   store: ConnectionStore;
 }) {
@@ -59,14 +59,16 @@ export function createConnectService(deps: {
     return returnUrl;
   }
 
-  function checkScopes(oauth: OAuth2Auth, requested: string[] = []): string[] {
+  function checkScopes(connector: ConnectorDefinition, oauth: OAuth2Auth, requested: string[] = []): string[] {
     const unknown = requested.filter((s) => !oauth.scopes.available.includes(s));
     if (unknown.length) {
       throw new AppError('invalid_scope', `Not scopes of this integration: ${unknown.join(', ')}.`, {
         fields: [{ path: 'body.scopes', message: `unknown: ${unknown.join(', ')}` }],
       });
     }
-    return [...new Set([...oauth.scopes.default, ...requested])];
+    // The hub creates this connector's webhook subscriptions itself: ask for what that takes, nothing when it does not.
+    const forWebhooks = config.webhookSubscriptions ? (connector.webhooks?.subscriptions?.scopes ?? []) : [];
+    return [...new Set([...oauth.scopes.default, ...requested, ...forWebhooks])];
   }
 
   async function startOAuth(connector: ConnectorDefinition, request: ConnectRequest): Promise<ConnectResult> {
@@ -77,7 +79,7 @@ export function createConnectService(deps: {
       throw new AppError('integration_not_configured', `${connector.name} is not configured on this hub (${connector.envPrefix}_CLIENT_ID / _CLIENT_SECRET).`);
     }
     const returnUrl = checkReturnUrl(request.returnUrl);
-    const scopes = checkScopes(oauth, request.scopes);
+    const scopes = checkScopes(connector, oauth, request.scopes);
     const state = generateRandomState();
     const codeVerifier = oauth.pkce ? generateRandomCodeVerifier() : undefined;
 

@@ -65,7 +65,9 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
       return (await deps.events.insertNew(rows)).length;
     } catch (error) {
       // The connection a delivery named was deleted meanwhile: keep the event, unrouted, rather than lose it.
-      if ((error as { code?: string }).code !== '23503') throw error;
+      // (Drizzle wraps the driver's error; the SQLSTATE is on the cause.)
+      const e = error as { code?: string; cause?: { code?: string } };
+      if ((e.code ?? e.cause?.code) !== '23503') throw error;
       return (await deps.events.insertNew(rows.map((r) => ({ ...r, connectionId: null })))).length;
     }
   }
@@ -93,6 +95,7 @@ export function createWebhookIngest(deps: WebhookIngestDeps) {
           if (verdict.notice) deps.logger.info({ slug, ...verdict.notice.fields }, verdict.notice.message);
           return verdict.reply;
         case 'accepted': {
+          for (const reason of verdict.dropped ?? []) deps.metrics.webhookRejections.inc({ connector: slug, reason });
           const headers = auditHeaders(request.headers);
           const rows: NewInboxEvent[] = verdict.events.map((e) => ({
             id: newId('webhookEvent'),

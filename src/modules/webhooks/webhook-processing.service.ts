@@ -85,6 +85,12 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
   }
 
   async function apply(connection: ConnectionRow, effect: WebhookEffect, event: WebhookEventRow): Promise<void> {
+    // Uninstalls, deauthorizations and revocations end an app's OAuth grant; an API key of the same account
+    // (a Stripe restricted key) is not that grant and lives on.
+    if (effect.connection && (connection.metadata as { authMethod?: string }).authMethod === 'apiKey') {
+      deps.logger.info({ connectionId: connection.id, event: event.eventType }, 'lifecycle event left an API-key connection as it is');
+      return;
+    }
     if (effect.connection === 'disconnected') {
       await deps.disconnect.disconnectedByProvider(connection.id, event.eventType);
       return;

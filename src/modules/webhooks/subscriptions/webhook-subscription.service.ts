@@ -51,6 +51,7 @@ export function createWebhookSubscriptionService(deps: WebhookSubscriptionDeps) 
       webhookUrl: `${deps.config.publicUrl}/webhooks/${connector.slug}`,
       connectionWebhookUrl: `${deps.config.publicUrl}/webhooks/${connector.slug}/${connection.id}`,
       providerEnv: deps.config.providers[connector.slug]!,
+      scopes: connection.scopes,
       now: new Date(),
     };
   }
@@ -113,7 +114,8 @@ export function createWebhookSubscriptionService(deps: WebhookSubscriptionDeps) 
 
     /**
      * Replaces the connection's subscriptions with fresh ones for what the connector plans to watch (after a
-     * connect or reconnect, or a provider's `subscriptionRemoved`). Throws when the provider refuses: the job retries.
+     * connect or reconnect, or a provider's `subscriptionRemoved`); answers how many it made. Throws when the
+     * provider fails (the job retries), but not on a 403: the connection lacks the permission, retrying cannot help.
      */
     async subscribe(connectionId: string): Promise<number> {
       const connection = await deps.connectionRepo.findById(connectionId);
@@ -123,8 +125,19 @@ export function createWebhookSubscriptionService(deps: WebhookSubscriptionDeps) 
       if (connection.status !== 'active' && connection.status !== 'error') return 0;
       for (const row of await deps.repo.listForConnection(connection.id)) await removeOne(connector, connection, row);
       const plans = await hooks.plan(context(connector, connection));
-      for (const plan of plans) await createOne(connector, connection, plan.resource);
-      return plans.length;
+      let created = 0;
+      for (const plan of plans) {
+        try {
+          await createOne(connector, connection, plan.resource);
+          created++;
+        } catch (error) {
+          // The user did not grant what subscribing takes (providers that do not echo granted scopes say so
+          // only now): no subscription, and no retries that could only fail the same way.
+          if (!(error instanceof ProviderError && error.status === 403)) throw error;
+          deps.logger.warn({ connectionId: connection.id, slug: connector.slug, resource: plan.resource }, 'webhook subscription refused (403): the connection lacks the permission; events come by sync only');
+        }
+      }
+      return created;
     },
 
     /** Removes every subscription of the connection (at the provider too while its credentials still work). */
