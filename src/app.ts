@@ -76,6 +76,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     if (request.url.startsWith('/docs')) return;
     await rateLimiter.consume('ip', request.ip, reply);
   });
+  // Once shutdown begins, every answer closes its connection: a keep-alive connection whose request was in flight
+  // at SIGTERM would otherwise stay open (idle) after it and hold app.close() until the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.httpRequestDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'not_found', status: String(reply.statusCode) },

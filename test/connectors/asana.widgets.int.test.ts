@@ -129,32 +129,53 @@ describe('project-progress', () => {
   });
 });
 
-describe('Asana failures', () => {
+describe.each([
+  { widget: 'overdue-tasks', query: '', calls: 1, data: { total: 1 } },
+  // Two single-object reads at once: the project and its task counts.
+  { widget: 'project-progress', query: '?project=7001', calls: 2, data: { value: 50 } },
+])('$widget against a failing Asana', ({ widget, query, calls, data }) => {
+  beforeEach(() => {
+    fake.projects.set('7001', { name: 'Launch' });
+    fake.tasks.push(mine({ due_on: day(-1) }), inProject('7001', { completed: true }), inProject('7001', {}));
+  });
+
   it("answers 429 provider_rate_limited with Asana's Retry-After when it is longer than the hub waits", async () => {
     fake.api.failures.push({ status: 429, headers: { 'retry-after': '30' } });
-    const res = await read('overdue-tasks');
+    const res = await read(widget, query);
     expect(res.statusCode).toBe(429);
     expect(res.json().code).toBe('provider_rate_limited');
     expect(res.headers['retry-after']).toBe('30');
   });
 
-  it('retries a 5xx and succeeds', async () => {
-    fake.tasks.push(mine({ due_on: day(-1) }));
+  it('retries a 5xx and answers', async () => {
     fake.api.failures.push({ status: 500 });
     const before = fake.api.calls;
-    const res = await read('overdue-tasks');
+    const res = await read(widget, query);
     expect(res.statusCode).toBe(200);
-    expect(res.json().data.total).toBe(1);
-    expect(fake.api.calls - before).toBe(2);
+    expect(res.json()).toMatchObject({ source: 'provider', data });
+    expect(fake.api.calls - before).toBe(calls + 1);
   });
 
-  it('refreshes once on a 401 and retries with the new token', async () => {
+  it('refreshes the token on a 401 and answers with the new one', async () => {
     const grant = [...fake.grants.values()].at(-1)!;
     const before = fake.calls.refreshes;
     grant.accessToken = 'revoked-by-asana';
-    const res = await read('overdue-tasks');
+    const res = await read(widget, query);
     expect(res.statusCode).toBe(200);
-    expect(fake.calls.refreshes).toBe(before + 1);
+    expect(res.json().data).toMatchObject(data);
+    // One refresh; a widget making two calls at once may see both refused, and their refreshes usually join.
+    expect(fake.calls.refreshes - before).toBeGreaterThanOrEqual(1);
+    expect(fake.calls.refreshes - before).toBeLessThanOrEqual(calls);
+    expect(fake.grantOfAccessToken(grant.accessToken)).toBe(grant);
+  });
+});
+
+describe('Asana failures', () => {
+  it('maps a 5xx that outlasts the retries to provider_unavailable', async () => {
+    fake.api.failures.push({ status: 500 }, { status: 502 }, { status: 503 });
+    const res = await read('overdue-tasks');
+    expect(res.statusCode).toBe(502);
+    expect(res.json().code).toBe('provider_unavailable');
   });
 
   it('maps a 403 for a scope the token lacks to insufficient_scope', async () => {

@@ -185,7 +185,7 @@ describe('processing', () => {
       expect(fake.api.routeCalls.monitors).toBe(callsBefore + 1);
 
       const live = await stream.next((e) => e.event === 'widget.updated');
-      expect(JSON.parse(live.data!)).toEqual({ integrationId, slug: 'datadog', widgetId: 'alerting-monitors', params: { includeWarn: true } });
+      expect(JSON.parse(live.data!)).toEqual({ integrationId, slug: 'datadog', widgetId: 'alerting-monitors', params: {} });
       const after = (await readWidget(ws, integrationId, token, 'alerting-monitors')).json();
       expect(after).toMatchObject({ source: 'cache', stale: false });
       expect(after.data.items).toEqual([expect.objectContaining({ id: '4242', title: 'CPU high on web-1' })]);

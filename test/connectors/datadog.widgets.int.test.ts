@@ -1,5 +1,5 @@
 // Datadog widgets end to end against a fake Datadog site: both keys on every call, monitor search and SLO search
-// paged to their bounds, the per-endpoint X-RateLimit-* quota, 429s, a 5xx retried, rejected keys, params validated.
+// paged to their bounds, the per-endpoint X-RateLimit-* quota, 429s, a 5xx retried, 401 and rejected keys, params validated.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeDatadog, type FakeDatadog, type FakeMonitor, type FakeSlo } from '../fakes/datadog.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
@@ -180,6 +180,29 @@ describe.each([['alerting-monitors'], ['slo-status']])('%s against a failing Dat
     const before = fake.api.calls;
     expect((await read(widget)).statusCode).toBe(200);
     expect(fake.api.calls - before).toBe(2);
+  });
+
+  it('answers a 401 that persists as reauth_required (409): there is no token to refresh, one retry, no key echoed', async () => {
+    // Datadog answers 401 when a key is missing from the request. The shared client treats a 401 as an expired
+    // token: it asks for a refresh (an API-key connection has none: not_refreshable) and retries once.
+    fake.api.failures.push({ status: 401 }, { status: 401 });
+    const before = fake.api.calls;
+    const res = await read(widget);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('reauth_required');
+    expect(fake.api.calls - before).toBe(2);
+    expect(res.body).not.toContain(API_KEY);
+    expect(res.body).not.toContain(APP_KEY);
+  });
+
+  it('answers after a single 401, on the retry', async () => {
+    fake.api.failures.push({ status: 401 });
+    const before = fake.api.calls;
+    const res = await read(widget);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().source).toBe('provider');
+    expect(fake.api.calls - before).toBe(2);
+    expect(fake.requests.at(-1)).toMatchObject({ apiKey: API_KEY, appKey: APP_KEY });
   });
 
   it('maps keys Datadog no longer accepts (403) to insufficient_scope, with no refresh to try', async () => {

@@ -108,6 +108,20 @@ describe('meeting-load', () => {
   it('answers 0 h for an empty calendar', async () => {
     expect((await read('meeting-load')).json().data).toMatchObject({ value: 0, delta: { value: 0 } });
   });
+
+  it('follows @odata.nextLink in each week, and stops at its bound of 5 pages of 100 per week', async () => {
+    for (let i = 0; i < 250; i++) fake.events.push(meeting(`m${i}`, at(8), at(8, 30)));
+    fake.events.push(meeting('before', at(8, 0, -9), at(10, 0, -9)));
+    let before = fake.api.calendarCalls;
+    expect((await read('meeting-load')).json().data).toEqual({ value: 125, unit: 'h', label: 'Hours in meetings, last 7 days', delta: { value: 123, period: 'previous 7 days' } });
+    // This week: 3 pages of 100; the week before: 1.
+    expect(fake.api.calendarCalls - before).toBe(4);
+    for (let i = 250; i < 620; i++) fake.events.push(meeting(`m${i}`, at(8), at(8, 30)));
+    before = fake.api.calendarCalls;
+    // 620 half-hour meetings this week, of which the widget reads its bound: 500, 250 h.
+    expect((await read('meeting-load', '?timeZone=Etc/GMT')).json().data).toMatchObject({ value: 250, delta: { value: 248 } });
+    expect(fake.api.calendarCalls - before).toBe(5 + 1);
+  });
 });
 
 describe('recent-chats', () => {
@@ -171,33 +185,49 @@ describe('recent-chats', () => {
   });
 });
 
-describe('Graph failures', () => {
+describe.each([
+  { widget: 'todays-meetings', calls: 1, data: { items: [expect.objectContaining({ id: 'e1' })] } },
+  // Two calendarView walks at once: this week and the week before.
+  { widget: 'meeting-load', calls: 2, data: { value: 1, delta: { value: 1, period: 'previous 7 days' } } },
+  { widget: 'recent-chats', calls: 1, data: { total: 1, items: [expect.objectContaining({ title: 'Board' })] } },
+])('$widget against a failing Graph', ({ widget, calls, data }) => {
+  beforeEach(async () => {
+    // Chat.Read on top of the defaults, so every widget of the connector can be read.
+    await connect(['Chat.Read']);
+    fake.events.push(meeting('e1', at(9), at(10)));
+    fake.chats.push({ id: '19:board@thread.v2', chatType: 'group', topic: 'Board', lastMessage: { at: minutesAgo(5), fromId: 'u-ops', fromName: 'Ops Lead', content: 'hello' } });
+  });
+
   it("answers 429 provider_rate_limited with Graph's Retry-After when it is longer than the hub waits", async () => {
     fake.api.failures.push({ status: 429, headers: { 'retry-after': '60' } });
-    const res = await read('todays-meetings');
+    const res = await read(widget);
     expect(res.statusCode).toBe(429);
     expect(res.json().code).toBe('provider_rate_limited');
     expect(res.headers['retry-after']).toBe('60');
   });
 
-  it('retries a 5xx and succeeds', async () => {
-    fake.events.push(meeting('e1', at(9), at(10)));
+  it('retries a 5xx and answers', async () => {
     fake.api.failures.push({ status: 503 });
     const before = fake.api.calls;
-    const res = await read('todays-meetings');
+    const res = await read(widget);
     expect(res.statusCode).toBe(200);
-    expect(res.json().data.items).toHaveLength(1);
-    expect(fake.api.calls - before).toBe(2);
+    expect(res.json()).toMatchObject({ source: 'provider', data });
+    expect(fake.api.calls - before).toBe(calls + 1);
   });
 
-  it('refreshes once on a 401 and retries with the new token', async () => {
+  it('refreshes the token on a 401 and retries with the new one', async () => {
     const before = fake.calls.refreshes;
     latestGrant().accessToken = 'revoked-by-entra';
-    const res = await read('todays-meetings');
+    const res = await read(widget);
     expect(res.statusCode).toBe(200);
-    expect(fake.calls.refreshes).toBe(before + 1);
+    expect(res.json().data).toMatchObject(data);
+    // One refresh; a widget making two calls at once may see both refused, and their refreshes usually join.
+    expect(fake.calls.refreshes - before).toBeGreaterThanOrEqual(1);
+    expect(fake.calls.refreshes - before).toBeLessThanOrEqual(calls);
   });
+});
 
+describe('Graph failures', () => {
   it("maps Graph's 403 to insufficient_scope", async () => {
     latestGrant().scope = 'offline_access User.Read';
     const res = await read('meeting-load');

@@ -148,22 +148,30 @@ describe('items-by-status', () => {
   });
 });
 
-describe('Notion failures', () => {
-  it('answers 429 provider_rate_limited with Notion\'s Retry-After when it is longer than the hub waits', async () => {
+describe.each([
+  { widget: 'recent-pages', data: { total: 1 } },
+  { widget: 'items-by-status', data: { rows: [{ status: 'Done', count: 1, share: 100 }] } },
+])('$widget against a failing Notion', ({ widget, data }) => {
+  let query = '';
+  beforeEach(() => {
+    fake.pages.push(...pages(1, 1));
+    query = widget === 'items-by-status' ? `?dataSourceId=${dataSource({ items: items({ Done: 1 }) })}` : '';
+  });
+
+  it("answers 429 provider_rate_limited with Notion's Retry-After when it is longer than the hub waits", async () => {
     fake.api.failures.push({ status: 429, headers: { 'retry-after': '45' } });
-    const res = await read('recent-pages');
+    const res = await read(widget, query);
     expect(res.statusCode).toBe(429);
     expect(res.json().code).toBe('provider_rate_limited');
     expect(res.headers['retry-after']).toBe('45');
   });
 
-  it('retries a 5xx and succeeds', async () => {
-    fake.pages.push(...pages(1, 1));
+  it('retries a 5xx and answers', async () => {
     fake.api.failures.push({ status: 503 });
     const before = fake.api.calls;
-    const res = await read('recent-pages');
+    const res = await read(widget, query);
     expect(res.statusCode).toBe(200);
-    expect(res.json().data.total).toBe(1);
+    expect(res.json()).toMatchObject({ source: 'provider', data });
     expect(fake.api.calls - before).toBe(2);
   });
 
@@ -171,11 +179,14 @@ describe('Notion failures', () => {
     const grant = [...fake.grants.values()].at(-1)!;
     const before = fake.calls.refreshes;
     grant.accessToken = 'ntn_revoked_by_notion';
-    const res = await read('recent-pages');
+    const res = await read(widget, query);
     expect(res.statusCode).toBe(200);
+    expect(res.json().data).toMatchObject(data);
     expect(fake.calls.refreshes).toBe(before + 1);
   });
+});
 
+describe('Notion failures', () => {
   it('maps a 5xx that outlasts the retries to provider_unavailable', async () => {
     fake.api.failures.push({ status: 500 }, { status: 503 }, { status: 529 });
     const res = await read('recent-pages');

@@ -129,15 +129,43 @@ describe('top-channels', () => {
   });
 });
 
-describe('Slack failures', () => {
-  it('answers 429 provider_rate_limited with Slack\'s Retry-After when it is longer than the hub waits', async () => {
+describe.each([
+  { widget: 'active-members', method: 'users.list', data: { value: 3 } },
+  { widget: 'top-channels', method: 'conversations.list', data: { total: 1 } },
+])('$widget against a failing Slack', ({ widget, method, data }) => {
+  beforeEach(() => {
+    fake.workspace.members.push(...people(3));
+    fake.workspace.channels.push(channel('C01', 'general', 3));
+  });
+
+  it("answers 429 provider_rate_limited with Slack's Retry-After when it is longer than the hub waits", async () => {
     fake.api.failures.push({ status: 429, headers: { 'retry-after': '120' } });
-    const res = await read('active-members');
+    const res = await read(widget);
     expect(res.statusCode).toBe(429);
     expect(res.json().code).toBe('provider_rate_limited');
     expect(res.headers['retry-after']).toBe('120');
   });
 
+  it('retries a 5xx and answers', async () => {
+    fake.api.failures.push({ status: 503 });
+    const before = calls(method);
+    const res = await read(widget);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ source: 'provider', data });
+    expect(calls(method) - before).toBe(2);
+  });
+
+  it('refreshes once when Slack no longer accepts the token (invalid_auth, its 401) and answers', async () => {
+    const refreshes = fake.calls.refreshes;
+    latestGrant().accessToken = 'xoxb-rotated-away';
+    const res = await read(widget);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data).toMatchObject(data);
+    expect(fake.calls.refreshes).toBe(refreshes + 1);
+  });
+});
+
+describe('Slack failures', () => {
   it('waits out a short Retry-After and retries a 5xx', async () => {
     fake.workspace.channels.push(channel('C01', 'general', 3));
     fake.api.failures.push({ status: 429, headers: { 'retry-after': '1' } }, { status: 503 });

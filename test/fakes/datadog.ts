@@ -24,6 +24,8 @@ export interface FakeDatadog extends FakeServer {
     rateLimitRemaining: number;
     /** The `query` of every monitor and SLO search, in order. */
     queries: string[];
+    /** While set, widget requests wait for it before answering: a test holds one in flight for as long as it needs. */
+    hold?: Promise<void>;
   };
 }
 
@@ -95,6 +97,7 @@ export async function startFakeDatadog(keys = { apiKey: 'a1b2c3d4e5f60718293a4b5
     async function gate(req: FastifyRequest, reply: FastifyReply, name: string): Promise<boolean> {
       api.calls++;
       if (api.delayMs) await new Promise((r) => setTimeout(r, api.delayMs));
+      if (api.hold) await api.hold;
       const queued = api.failures.shift();
       if (queued) {
         void reply.code(queued.status).headers(queued.headers ?? {}).send({ errors: [queued.status === 429 ? 'Too many requests' : 'Internal Server Error'] });

@@ -2,13 +2,12 @@
 // ciphertexts that fail closed; and no issued token anywhere it should not be.
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { auditEvents, connections } from '../../src/db/schema.js';
-import { GOOGLE_PATHS, startFakeGoogle } from '../fakes/google.js';
-import type { FakeOAuthProvider } from '../fakes/oauth-provider.js';
+import { auditEvents, connections, syncRuns } from '../../src/db/schema.js';
+import { GOOGLE_PATHS, startFakeGoogle, type FakeGoogle } from '../fakes/google.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { callCallback, connectViaOAuth, consentAtProvider, openAuthorizationUrl, providerEnvFor, resultOf, startConnect } from '../support/oauth-flow.js';
 
-let fake: FakeOAuthProvider;
+let fake: FakeGoogle;
 let t: TestApp;
 const responses: string[] = [];
 
@@ -149,6 +148,38 @@ describe('workspaces and ciphertexts', () => {
       expect(res.json().code).toBe('connection_not_found');
     }
     expect((await rowsOf(a))[0]!.status).toBe('active');
+  });
+
+  it("answers 404 for widget data, sync and sync status through another workspace's ids, calling no provider", async () => {
+    const a = t.newWorkspace();
+    const b = t.newWorkspace();
+    const { integrationId } = await connectViaOAuth(t, { workspaceId: a, slug: 'google-calendar' });
+    const headersA = { authorization: `Bearer ${await t.token({ workspaces: [a] })}` };
+    const headersB = { authorization: `Bearer ${await t.token({ workspaces: [b] })}` };
+    // Started as main.ts starts it. (Left to the first sync, the queue would start from inside that sync's
+    // transaction, which on PGlite's single connection waits for the transaction forever.)
+    await t.deps.jobs.start();
+    const started = await t.app.inject({ method: 'POST', url: `/workspaces/${a}/integrations/${integrationId}/sync`, headers: headersA });
+    expect(started.statusCode).toBe(202);
+    const { syncId } = started.json();
+    const apiCalls = fake.api.calls;
+    const attempts = [
+      ['GET', `/workspaces/${b}/integrations/${integrationId}/widgets/todays-meetings/data`, 'connection_not_found'],
+      ['GET', `/workspaces/${b}/integrations/${integrationId}/widgets/todays-meetings/data?refresh=true`, 'connection_not_found'],
+      ['POST', `/workspaces/${b}/integrations/${integrationId}/sync`, 'connection_not_found'],
+      ['GET', `/workspaces/${b}/integrations/${integrationId}/syncs/${syncId}`, 'sync_not_found'],
+    ] as const;
+    for (const [method, url, code] of attempts) {
+      const res = await t.app.inject({ method, url, headers: headersB });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+      expect(res.json().code).toBe(code);
+      expect(res.body).not.toContain('cfo@example.com');
+      expect(res.body).not.toContain('"status":"queued"');
+    }
+    expect(fake.api.calls).toBe(apiCalls);
+    // Workspace B made no sync of its own, and workspace A's sync is still visible to A.
+    expect((await t.app.inject({ url: `/workspaces/${a}/integrations/${integrationId}/syncs/${syncId}`, headers: headersA })).json()).toMatchObject({ syncId, integrationId });
+    expect(await t.deps.database.db.select().from(syncRuns).where(eq(syncRuns.workspaceId, b))).toHaveLength(0);
   });
 
   it('fails closed on a tampered or transplanted ciphertext: no token is sent anywhere', async () => {

@@ -65,7 +65,8 @@ export async function buildTestApp(envOverrides: Record<string, string> = {}, op
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
   const embedded = !config.databaseUrl;
-  const database = first && embedded ? first.deps.database : await openTestDatabase();
+  // The database named by the configuration (a test may point DATABASE_URL at a scratch database of its own).
+  const database = first && embedded ? first.deps.database : await openTestDatabase(config.databaseUrl);
   const deps = await createDeps(config, logger, { database, ...(first && embedded ? { kv: first.deps.kv } : {}) });
   const app = await buildApp(deps);
   return {

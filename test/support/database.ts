@@ -5,7 +5,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, openPglite, type Database, type PgliteDatabase } from '../../src/db/database.js';
+import { createDatabase, openPglite, openPostgres, type Database, type PgliteDatabase } from '../../src/db/database.js';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.js';
 import { createJobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -15,14 +15,38 @@ import { createLogger } from '../../src/lib/logger.js';
  * postgres-redis project: a pool on DATABASE_URL, migrated; tests share it, so each makes its own
  * workspace ids and never truncates a table.
  */
-export async function openTestDatabase(): Promise<Database> {
-  const databaseUrl = process.env.DATABASE_URL;
+export async function openTestDatabase(databaseUrl = process.env.DATABASE_URL): Promise<Database> {
   if (databaseUrl) {
     const database = await createDatabase({ databaseUrl, dataDir: tmpdir(), poolSize: 5 });
     await runMigrations(database);
     return database;
   }
   return openPglite({ loadDataDir: await migratedDump() });
+}
+
+/**
+ * postgres-redis project: a database of its own on the DATABASE_URL server, for tests whose subject works on
+ * every row (the refresh scan claims whatever is due, whoever made it). Pass `url` to buildTestApp as
+ * DATABASE_URL, and `drop()` it after closing the apps. Undefined in the embedded project, where each file
+ * already has a PGlite of its own.
+ */
+export async function createScratchDatabase(label: string): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) return undefined;
+  const name = `hub_test_${label}_${randomBytes(6).toString('hex')}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected database name "${name}"`);
+  const admin = async (statement: string) => {
+    const database = openPostgres(serverUrl, 1);
+    try {
+      await database.executeSql(statement);
+    } finally {
+      await database.close();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** A fresh PGlite on which nothing has run yet (for the migration tests), booted from a cached initdb. */

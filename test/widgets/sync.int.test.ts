@@ -9,14 +9,19 @@ import { connections, syncRuns, widgetReads } from '../../src/db/schema.js';
 import { registerJobHandlers } from '../../src/jobs/register.js';
 import { GOOGLE_PATHS, startFakeGoogle, type FakeGoogle } from '../fakes/google.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { createScratchDatabase } from '../support/database.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
 
 let fake: FakeGoogle;
 let t: TestApp;
+// Job workers and the scheduled-sync scan act on every row they find: on PostgreSQL this file gets a database of
+// its own, so it never takes (and misroutes) other files' connections or jobs.
+let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
 
 beforeAll(async () => {
   fake = await startFakeGoogle();
-  t = await buildTestApp({ ...providerEnvFor('GOOGLE', fake, GOOGLE_PATHS), SYNC_INTERVAL_SECONDS: '60' });
+  scratch = await createScratchDatabase('sync');
+  t = await buildTestApp({ ...providerEnvFor('GOOGLE', fake, GOOGLE_PATHS), SYNC_INTERVAL_SECONDS: '60', ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
   await t.app.ready();
   await t.deps.jobs.start();
   await registerJobHandlers(t.deps.jobs, t.deps);
@@ -24,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
   await fake.close();
+  await scratch?.drop();
 });
 
 async function connectedAndRead() {
@@ -36,7 +42,8 @@ async function connectedAndRead() {
   await vi.waitFor(async () => {
     const rows = await t.deps.database.db.select().from(widgetReads).where(eq(widgetReads.connectionId, integrationId));
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.params).toEqual({ calendarId: 'primary', timeZone: 'Europe/Paris' });
+    // The query as the dashboard sent it (parsed again, defaults and all, when the sync refreshes it).
+    expect(rows[0]!.params).toEqual({ timeZone: 'Europe/Paris' });
   });
   return { ws, integrationId, headers };
 }

@@ -5,6 +5,8 @@ import type { ProviderApi, WidgetDefinition } from '../types.js';
 
 const EVENTS_SCOPE = 'https://www.googleapis.com/auth/calendar.events.readonly';
 const MAX_PAGES = 5;
+/** The most items a list widget answers (widget-data.ts). */
+const LIST_LIMIT = 500;
 
 const eventList = z.object({
   items: z
@@ -65,8 +67,10 @@ export const widgets = {
     async fetch({ params: p, api, now }) {
       const from = startOfDay(now, p.timeZone);
       const events = await listEvents(api, p.calendarId, from, new Date(from.getTime() + 86_400_000));
+      // A list answers at most 500 items; the count read says how many more there were.
       return {
-        items: events.map((e) => ({
+        ...(events.length > LIST_LIMIT ? { total: events.length } : {}),
+        items: events.slice(0, LIST_LIMIT).map((e) => ({
           id: e.id,
           title: e.summary ?? '(no title)',
           ...(e.location ? { subtitle: e.location } : {}),

@@ -23,6 +23,8 @@ export function createRefreshScheduler(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = true;
+  // Set by stop() only: a scan called on its own (not started) still claims every batch.
+  let stopRequested = false;
 
   async function refreshAll(ids: string[]) {
     let next = 0;
@@ -46,7 +48,7 @@ export function createRefreshScheduler(
       const ids = await deps.connectionRepo.claimDueForRefresh(batchSize, leaseSeconds);
       total += ids.length;
       await refreshAll(ids);
-      if (ids.length < batchSize || stopped) return total;
+      if (ids.length < batchSize || stopRequested) return total;
     }
   }
 
@@ -69,11 +71,13 @@ export function createRefreshScheduler(
     start() {
       if (!stopped) return;
       stopped = false;
+      stopRequested = false;
       schedule(0);
     },
     /** Stops scanning and waits for the scan in progress. */
     async stop() {
       stopped = true;
+      stopRequested = true;
       clearTimeout(timer);
       await running;
     },

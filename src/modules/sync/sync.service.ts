@@ -45,12 +45,15 @@ export function createSyncService(deps: {
   config: Pick<Config, 'syncIntervalSeconds'>;
   syncRepo: SyncRepo;
   connectionRepo: Pick<ConnectionRepo, 'findInWorkspace'>;
-  jobs: Pick<JobQueue, 'send'>;
+  jobs: Pick<JobQueue, 'send' | 'start'>;
   widgets: Pick<WidgetService, 'refreshWidget'>;
   logger: Logger;
 }) {
   /** Queues a run and its job in one transaction; answers the pending run instead when there is one. */
   async function enqueue(connectionId: string, workspaceId: string, trigger: SyncTrigger): Promise<SyncRunRow> {
+    // The queue must be running before the transaction: starting it from inside one would wait on that very
+    // transaction on PGlite's single connection, and hang the database.
+    await deps.jobs.start();
     const created = await deps.syncRepo.transaction(async (tx) => {
       const run = await deps.syncRepo.createPending(tx, connectionId, workspaceId, trigger);
       if (run) await deps.jobs.send('widgets.sync', { syncId: run.id }, { tx });

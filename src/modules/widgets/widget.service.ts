@@ -35,7 +35,7 @@ export interface WidgetServiceDeps {
   api: ProviderApiFactory;
   kv: KeyValueStore;
   logger: Logger;
-  /** Told of every read, so syncs know which widgets to keep warm. */
+  /** Told of every read (with the query as sent), so syncs and webhooks know which widgets to keep warm. */
   onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string) => void;
 }
 
@@ -137,7 +137,8 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       if (!connection) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
       const { row } = connection;
       const r = resolve(row, connection.dataKey, widgetId, query);
-      deps.onRead?.(row, widgetId, r.params, r.slot.paramsHash);
+      // The query as the dashboard sent it: syncs and webhooks parse it again exactly as a read would.
+      deps.onRead?.(row, widgetId, query, r.slot.paramsHash);
       const cached = await deps.cache.read(r.slot);
       if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
       if (!cached) return fromProvider(r, undefined);

@@ -12,6 +12,8 @@ export function createSubscriptionScheduler(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = true;
+  // Set by stop() only: a scan called on its own (not started) still claims every batch.
+  let stopRequested = false;
 
   async function scanOnce(): Promise<number> {
     let total = 0;
@@ -19,7 +21,7 @@ export function createSubscriptionScheduler(
       const due = await deps.subscriptions.claimDueForRenewal(batchSize, leaseSeconds);
       for (const row of due) await deps.subscriptions.renew(row);
       total += due.length;
-      if (due.length < batchSize || stopped) return total;
+      if (due.length < batchSize || stopRequested) return total;
     }
   }
 
@@ -41,10 +43,12 @@ export function createSubscriptionScheduler(
     start() {
       if (!stopped) return;
       stopped = false;
+      stopRequested = false;
       schedule(0);
     },
     async stop() {
       stopped = true;
+      stopRequested = true;
       clearTimeout(timer);
       await running;
     },
