@@ -182,7 +182,7 @@ describe('processing', () => {
       expect(invoiceQueries(realmId)).toBeGreaterThan(queriesBefore);
 
       const live = await stream.next((e) => e.event === 'widget.updated');
-      expect(JSON.parse(live.data!)).toEqual({ integrationId, slug: 'quickbooks', widgetId: 'overdue-invoices', params: { limit: 100 } });
+      expect(JSON.parse(live.data!)).toEqual({ integrationId, slug: 'quickbooks', widgetId: 'overdue-invoices', params: {} });
       const after = (await read()).json();
       expect(after).toMatchObject({ source: 'cache', stale: false });
       expect(after.data.items).toEqual([expect.objectContaining({ id: '130', status: 'overdue' })]);
