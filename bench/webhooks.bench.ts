@@ -163,7 +163,8 @@ export async function run(): Promise<void> {
         NODE_ENV: 'production',
         DATABASE_URL: settings.databaseUrl,
         REDIS_URL: settings.redisUrl,
-        RUN_WORKERS: 'true',
+        // Off only to measure ingest alone (the exactly-once check then fails: nothing processes).
+        RUN_WORKERS: env('BENCH_WEBHOOK_WORKERS', 'true'),
         GITHUB_WEBHOOK_SECRET: SECRETS.github,
         STRIPE_WEBHOOK_SECRET: SECRETS.stripe,
       },

@@ -14,7 +14,8 @@ import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
 import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
 
 const SECRET = 'It\'s a Secret to Everybody';
-const INSTALLATION = 4242001;
+// Unique per run: a database kept between local runs still holds earlier runs' connections.
+const INSTALLATION = 4_000_000 + Math.floor(Math.random() * 1_000_000);
 const REPO = 'acme/platform';
 
 let fake: FakeGitHub;

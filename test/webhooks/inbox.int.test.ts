@@ -13,7 +13,8 @@ import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
 import { deliver, eventually, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
 
 const SECRET = 'inbox-test-secret';
-const INSTALLATION = 7700001;
+// Unique per run: a database kept between local runs still holds earlier runs' connections.
+const INSTALLATION = 7_000_000 + Math.floor(Math.random() * 1_000_000);
 const REPO = 'acme/inbox';
 
 let fake: FakeGitHub;

@@ -48,7 +48,7 @@ async function githubDelivery(payload: unknown) {
 }
 
 describe('a hub killed after the 2xx', () => {
-  it('processes the stored delivery after it restarts', async () => {
+  it('processes the stored delivery after it restarts', { timeout: 240_000 }, async () => {
     const env: Record<string, string> = {
       ...testEnv({ GITHUB_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'warn' }),
       DATA_DIR: mkdtempSync(join(tmpdir(), 'hub-crash-')),
@@ -69,7 +69,9 @@ describe('a hub killed after the 2xx', () => {
       const { events } = (await res.json()) as { events: { deliveryId: string; status: string; attempts: number }[] };
       const found = events.find((e) => e.deliveryId === delivery);
       return found && found.status !== 'received' ? found : undefined;
-    }, 60_000, 'the event processed after restart');
+    }, 60_000, 'the event processed after restart').catch((error: unknown) => {
+      throw new Error(`${String(error)}\n--- hub output ---\n${second.output().slice(0, 6000)}`);
+    });
     // Nothing holds installation 424242: processed as unmatched, once.
     expect(event).toMatchObject({ status: 'unmatched', attempts: 1 });
     expect(await second.stop()).toBe(0);

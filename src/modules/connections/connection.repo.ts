@@ -1,5 +1,5 @@
 // SQL for connections, and nothing else: no decisions, no decryption (credentials stay ciphertext here).
-import { and, arrayOverlaps, asc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.js';
 import { connections, type ConnectionRow, type NewConnectionRow } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
@@ -30,6 +30,18 @@ export function createConnectionRepo(db: Db) {
         .where(and(eq(connections.integration, integration), arrayOverlaps(connections.routingKeys, keys), ne(connections.status, 'disconnected')))
         .orderBy(asc(connections.id))
         .limit(1000);
+    },
+
+    /** Live connections of one integration: those holding any of the keys, and those named by id (one batch of webhooks). */
+    async findForRouting(integration: string, keys: string[], ids: string[]): Promise<Pick<ConnectionRow, 'id' | 'routingKeys' | 'status'>[]> {
+      if (keys.length === 0 && ids.length === 0) return [];
+      const matches = [keys.length ? arrayOverlaps(connections.routingKeys, keys) : undefined, ids.length ? inArray(connections.id, ids) : undefined].filter((c) => c !== undefined);
+      return db
+        .select({ id: connections.id, routingKeys: connections.routingKeys, status: connections.status })
+        .from(connections)
+        .where(and(eq(connections.integration, integration), ne(connections.status, 'disconnected'), or(...matches)))
+        .orderBy(asc(connections.id))
+        .limit(5000);
     },
 
     async findById(id: string): Promise<ConnectionRow | undefined> {

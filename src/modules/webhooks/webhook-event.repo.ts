@@ -58,6 +58,27 @@ export function createWebhookEventRepo(db: Db) {
       return rows.length > 0;
     },
 
+    /**
+     * Final outcomes of many claimed attempts in one statement (the events that needed nothing but routing).
+     * As with `finish`, only an attempt still holding its event writes. Answers how many were written.
+     */
+    async finishMany(outcomes: { id: string; attempt: number; status: 'processed' | 'unmatched'; matchedConnectionIds: string[] }[]): Promise<number> {
+      if (outcomes.length === 0) return 0;
+      // One JSON parameter, read back as rows: the same on node-postgres and PGlite (whose serializer would
+      // choke on array parameters), and one statement however large the batch.
+      const json = JSON.stringify(outcomes.map((o) => ({ id: o.id, attempts: o.attempt, status: o.status, matched: o.matchedConnectionIds })));
+      const rows = await db.execute(sql`
+        UPDATE webhook_events AS e
+           SET status = v.status,
+               matched_connection_ids = ARRAY(SELECT jsonb_array_elements_text(v.matched)),
+               error = NULL,
+               processed_at = now()
+          FROM jsonb_to_recordset(${json}::jsonb) AS v(id text, attempts int, status text, matched jsonb)
+         WHERE e.id = v.id AND e.attempts = v.attempts AND e.status = 'received'
+        RETURNING e.id`);
+      return (rows as unknown as { rows: unknown[] }).rows.length;
+    },
+
     /** A failed attempt that will be tried again at `nextAttemptAt`. */
     async retryLater(id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<void> {
       await db

@@ -6,6 +6,7 @@ import type { WebhookEffect } from '../../connectors/webhook-types.js';
 import type { ConnectionRow, WebhookEventRow } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { isVaultError } from '../vault/vault-error.js';
 import type { AuditRepo } from '../audit/audit.repo.js';
 import type { ConnectionRepo } from '../connections/connection.repo.js';
 import type { DisconnectService } from '../connections/disconnect.service.js';
@@ -23,8 +24,13 @@ export interface ProcessingOutcome {
   matchedConnectionIds: string[];
 }
 
+/** An event whose outcome routing alone decides: no connection holds it, or it changes nothing they show. */
+export interface SettledOutcome extends ProcessingOutcome {
+  event: WebhookEventRow;
+}
+
 export interface WebhookProcessingDeps {
-  connectionRepo: Pick<ConnectionRepo, 'findById' | 'findByRoutingKeys' | 'updateIfVersion'>;
+  connectionRepo: Pick<ConnectionRepo, 'findById' | 'findByRoutingKeys' | 'findForRouting' | 'updateIfVersion'>;
   auditRepo: Pick<AuditRepo, 'record'>;
   syncRepo: Pick<SyncRepo, 'readsSince'>;
   widgets: Pick<WidgetService, 'refreshWidget'>;
@@ -75,7 +81,8 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
           });
         }
       } catch (error) {
-        const code = error instanceof AppError ? error.code : 'internal_error';
+        // Credentials that do not open (a retired key, tampering) will not open on a retry either.
+        const code = error instanceof AppError ? error.code : isVaultError(error) ? 'credentials_unreadable' : 'internal_error';
         if (TRANSIENT.has(code)) transient ??= error instanceof AppError ? error : new AppError('internal_error', String(error));
         deps.logger.warn({ connectionId: connection.id, widgetId: read.widgetId, code, webhookEventId: event.id }, 'webhook could not refresh a widget');
       }
@@ -106,7 +113,35 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
     }
   }
 
+  /** Routes a claimed batch with one query per connector and settles every event that needs no more than that. */
+  async function triage(events: WebhookEventRow[]): Promise<{ settled: SettledOutcome[]; needsWork: WebhookEventRow[] }> {
+    const settled: SettledOutcome[] = [];
+    const needsWork: WebhookEventRow[] = [];
+    const byConnector = new Map<string, WebhookEventRow[]>();
+    for (const e of events) byConnector.set(e.connector, [...(byConnector.get(e.connector) ?? []), e]);
+    for (const [slug, group] of byConnector) {
+      const webhooks = getConnector(slug)?.webhooks;
+      const keys = [...new Set(group.flatMap((e) => e.routingKeys))];
+      const ids = [...new Set(group.flatMap((e) => (e.connectionId ? [e.connectionId] : [])))];
+      const candidates = webhooks ? await deps.connectionRepo.findForRouting(slug, keys, ids) : [];
+      for (const event of group) {
+        const wanted = new Set(event.routingKeys);
+        const matched = candidates.filter((c) => c.id === event.connectionId || c.routingKeys.some((k) => wanted.has(k))).map((c) => c.id);
+        if (!webhooks || matched.length === 0) {
+          settled.push({ event, status: 'unmatched', matchedConnectionIds: [] });
+          continue;
+        }
+        const effect = webhooks.effects({ eventType: event.eventType, payload: event.payload });
+        if (effect.widgets.length === 0 && !effect.connection && !effect.subscription) settled.push({ event, status: 'processed', matchedConnectionIds: matched });
+        else needsWork.push(event);
+      }
+    }
+    return { settled, needsWork };
+  }
+
   return {
+    triage,
+
     async process(event: WebhookEventRow): Promise<ProcessingOutcome> {
       const webhooks = getConnector(event.connector)?.webhooks;
       const connections = await connectionsOf(event);

@@ -28,7 +28,12 @@ export function webhookRetryDelayMs(attempt: number): number {
 }
 
 export function createWebhookProcessor(
-  deps: { events: Pick<WebhookEventRepo, 'claimDue' | 'claimById' | 'finish' | 'retryLater'>; processing: Pick<WebhookProcessing, 'process'>; metrics: Metrics; logger: Logger },
+  deps: {
+    events: Pick<WebhookEventRepo, 'claimDue' | 'claimById' | 'finish' | 'finishMany' | 'retryLater'>;
+    processing: Pick<WebhookProcessing, 'process' | 'triage'>;
+    metrics: Metrics;
+    logger: Logger;
+  },
   options: WebhookProcessorOptions,
 ) {
   const batchSize = options.batchSize ?? 50;
@@ -62,12 +67,33 @@ export function createWebhookProcessor(
     }
   }
 
+  /**
+   * Most events need nothing but routing (nobody holds them, or they change nothing shown): those are routed
+   * and recorded for the whole batch in two statements. The rest are processed one by one. Returns the rest.
+   */
+  async function settle(batch: WebhookEventRow[]): Promise<WebhookEventRow[]> {
+    try {
+      const { settled, needsWork } = await deps.processing.triage(batch);
+      await deps.events.finishMany(settled.map((o) => ({ id: o.event.id, attempt: o.event.attempts, status: o.status, matchedConnectionIds: o.matchedConnectionIds })));
+      for (const o of settled) {
+        deps.metrics.webhookEvents.inc({ connector: o.event.connector, status: o.status });
+        deps.metrics.webhookProcessingDelay.observe({ connector: o.event.connector }, (Date.now() - o.event.receivedAt.getTime()) / 1000);
+      }
+      return needsWork;
+    } catch (err) {
+      // Nothing was recorded: every event takes the one-by-one path, with its retries.
+      deps.logger.warn({ err }, 'batch routing of webhook events failed; processing them one by one');
+      return batch;
+    }
+  }
+
   /** Claims and processes batches until none is due. Returns how many events it took. */
   async function drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const batch = await deps.events.claimDue(batchSize, leaseSeconds);
-      total += batch.length;
+      const claimed = await deps.events.claimDue(batchSize, leaseSeconds);
+      total += claimed.length;
+      const batch = claimed.length ? await settle(claimed) : claimed;
       let next = 0;
       const worker = async () => {
         while (next < batch.length) {
@@ -81,7 +107,7 @@ export function createWebhookProcessor(
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, worker));
-      if (batch.length < batchSize || stopped) return total;
+      if (claimed.length < batchSize || stopped) return total;
     }
   }
 
