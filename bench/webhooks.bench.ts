@@ -52,6 +52,7 @@ async function deliveries(provider: Provider, prefix: string, count: number): Pr
 /** Sends each delivery once, `connections` at a time. */
 async function send(url: string, batch: SignedDelivery[], connections: number) {
   let next = 0;
+  const started = performance.now();
   const result = await autocannon({
     url,
     connections,
@@ -66,9 +67,11 @@ async function send(url: string, batch: SignedDelivery[], connections: number) {
       },
     ],
   });
+  // Wall time of the whole batch: autocannon's own duration is rounded to whole seconds.
+  const seconds = (performance.now() - started) / 1000;
   return {
-    seconds: result.duration,
-    requestsPerSecond: result.requests.total / Math.max(0.001, result.duration),
+    seconds,
+    requestsPerSecond: result.requests.total / seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
@@ -173,6 +176,8 @@ export async function run(): Promise<void> {
   );
   const rows: Row[] = [];
   try {
+    // The database is the benchmark's own: start from an empty inbox, so no earlier run's backlog competes.
+    await db.query('TRUNCATE webhook_events, bench_webhook_baseline');
     for (const connections of settings.levels) {
       for (const provider of settings.providers) rows.push(await runOne(hub, baseline.url, db, provider, connections));
     }
@@ -194,7 +199,11 @@ function report(rows: Row[], once: Awaited<ReturnType<typeof exactlyOnce>>, hub:
   const checks = [
     { name: `stored deliveries/s ≥ ${targets.storedPerSecond} (best level)`, value: `${best.toFixed(0)} (${atBest.provider}, c=${atBest.connections})`, pass: best >= targets.storedPerSecond },
     { name: `p99 time to 2xx ≤ ${targets.p99Ms} ms at that level`, value: `${atBest.hub.p99Ms} ms`, pass: atBest.hub.p99Ms <= targets.p99Ms },
-    { name: 'every stored delivery processed exactly once', value: `${once.processedOnce}/${once.stored} once, ${once.processedMoreThanOnce} more, ${once.pendingAfterDrain} pending; metric ${once.processedByMetric}`, pass: once.processedOnce === once.stored && once.total === once.stored && once.processedMoreThanOnce === 0 },
+    {
+      name: 'every stored delivery processed exactly once',
+      value: `${once.processedOnce}/${once.stored} once, ${once.processedMoreThanOnce} more, ${once.pendingAfterDrain} pending; processed per the hub's counter: ${once.processedByMetric}`,
+      pass: once.processedOnce === once.stored && once.total === once.stored && once.processedMoreThanOnce === 0 && once.processedByMetric === once.stored,
+    },
     { name: 'redeliveries acknowledged and not stored or processed again', value: `${once.redeliveries.sent} sent, ${once.redeliveries.non2xx} non-2xx, total ${once.redeliveries.totalAfter}`, pass: once.redeliveries.non2xx === 0 && once.redeliveries.totalAfter === once.stored && once.redeliveries.onceAfter === once.stored },
     { name: 'no delivery refused or lost', value: rows.map((r) => r.hub.non2xx + r.hub.errors).join('/'), pass: rows.every((r) => r.hub.non2xx === 0 && r.hub.errors === 0 && r.hub.stored === settings.deliveriesPerRun) },
   ];

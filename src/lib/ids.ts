@@ -1,7 +1,22 @@
 // Prefixed, k-sortable ids (`conn_01j…`): the prefix tells what an id names, the ULID sorts by time.
+import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-const ulid = monotonicFactory();
+/**
+ * The ulid package's own generator asks the OS for one random byte per character (16 calls per id); this one
+ * draws the same bytes from a pool refilled 4 KiB at a time. Same quality (crypto randomness), far less work.
+ */
+const pool = Buffer.alloc(4096);
+let next = pool.length;
+function pooledRandom(): number {
+  if (next >= pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  return pool[next++]! / 256;
+}
+
+const ulid = monotonicFactory(pooledRandom);
 
 export const ID_PREFIXES = {
   connection: 'conn',

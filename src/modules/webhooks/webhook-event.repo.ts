@@ -7,10 +7,27 @@ import { webhookEvents, type NewWebhookEventRow, type WebhookEventRow, type Webh
 export type NewInboxEvent = Omit<NewWebhookEventRow, 'status' | 'attempts' | 'nextAttemptAt' | 'processedAt' | 'error'>;
 
 export function createWebhookEventRepo(db: Db) {
+  // The hot path: most deliveries hold one event. Prepared once (and, on PostgreSQL, parsed once per connection).
+  const p = (name: string) => sql.placeholder(name);
+  const insertOne = db
+    .insert(webhookEvents)
+    .values({
+      id: p('id'), connector: p('connector'), deliveryId: p('deliveryId'), eventType: p('eventType'), routingKeys: p('routingKeys'),
+      connectionId: p('connectionId'), headers: p('headers'), payload: p('payload'), receivedAt: p('receivedAt'),
+    })
+    .onConflictDoNothing({ target: [webhookEvents.connector, webhookEvents.deliveryId] })
+    .returning({ id: webhookEvents.id })
+    .prepare('webhook_event_insert');
+
   return {
     /** Inserts the events of one delivery in one statement; answers the ids of the ones that were new. */
     async insertNew(events: NewInboxEvent[]): Promise<string[]> {
       if (events.length === 0) return [];
+      if (events.length === 1) {
+        const e = events[0]!;
+        const rows = await insertOne.execute({ ...e, eventType: e.eventType ?? '', routingKeys: e.routingKeys ?? [], connectionId: e.connectionId ?? null, headers: e.headers ?? {}, payload: e.payload ?? null });
+        return rows.map((r) => r.id);
+      }
       const rows = await db
         .insert(webhookEvents)
         .values(events)
