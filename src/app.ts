@@ -48,7 +48,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
-  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
+  // Providers' webhook deliveries get no browser security headers: nothing there is ever rendered by a browser,
+  // and the webhook path is the hub's hottest.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.url.startsWith('/webhooks/')) return done();
+    securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
+  });
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

@@ -211,6 +211,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       syncScheduler.stop();
       await webhookProcessor.stop();
       await subscriptionScheduler.stop();
+      await sync.flushReads();
       await stopWakeListener();
       await connectionCache.stop();
       await jobs.stop();

@@ -19,9 +19,13 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
   return timingSafeEqual(da, db) && Buffer.byteLength(a) === Buffer.byteLength(b);
 }
 
-/** Whether `given` (hex, case-insensitive) is the HMAC of the parts. */
+/** Whether `given` (hex, case-insensitive) is the HMAC of the parts. The expected length is public (the digest
+ *  size), so the bytes are compared directly in constant time. */
 export function hmacHexMatches(algorithm: HmacAlgorithm, key: string | Buffer, given: string, ...parts: (string | Buffer)[]): boolean {
-  return safeEqual(hmac(algorithm, key, ...parts).toString('hex'), given.trim().toLowerCase());
+  const expected = hmac(algorithm, key, ...parts);
+  const hex = given.trim();
+  if (hex.length !== expected.length * 2 || !/^[0-9a-fA-F]+$/.test(hex)) return false;
+  return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
 }
 
 /** Whether `given` (base64) is the HMAC of the parts. */

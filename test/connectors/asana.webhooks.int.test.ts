@@ -10,7 +10,7 @@ import { webhookSubscriptions } from '../../src/db/schema.js';
 import { ASANA_PATHS, startFakeAsana, type FakeAsana } from '../fakes/asana.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SLUG = 'asana';
 /** The hub's public origin; the fake reaches the test hub behind it, as Asana reaches a hub behind TLS. */
@@ -226,7 +226,7 @@ describe('deliveries', () => {
     const read = () => t.app.inject({ url: `/workspaces/${ws}/integrations/${integrationId}/widgets/overdue-tasks/data`, headers: { authorization: `Bearer ${token}` } });
     expect((await read()).json().data.items).toEqual([]);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     const stream = await openEventStream(baseUrl, ws, token);
     const task = newGid();
     try {

@@ -9,7 +9,7 @@ import { RECOMMENDED_DATADOG_PAYLOAD } from '../../src/connectors/datadog/webhoo
 import { webhooks } from '../../src/connectors/datadog/webhooks.js';
 import { startFakeDatadog, type FakeDatadog } from '../fakes/datadog.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SECRET = 'dd-hook-7f3a9c1e5b2d4f60a8e1c3b5d7f9a2c4';
 const API_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -172,7 +172,7 @@ describe('processing', () => {
     fake.data.monitors.length = 0;
     expect((await readWidget(ws, integrationId, token, 'alerting-monitors')).json().data.items).toEqual([]);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, ws, token);
     try {
@@ -197,7 +197,7 @@ describe('processing', () => {
   it('refreshes the SLO status (and the monitors) on an SLO alert', async () => {
     const { ws, token, integrationId } = await connect();
     expect((await readWidget(ws, integrationId, token, 'slo-status')).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     const before = fake.api.routeCalls.slos;
     const id = eventId();
     await deliver(t, 'datadog', withSecret(monitorAlert(id, { EVENT_TYPE: 'slo_alert_monitor', ALERT_QUERY: 'error_budget("b3bd2c7f").over("30d") > 75' }), 'header', SECRET, `/${integrationId}`));

@@ -11,7 +11,7 @@ import { auditEvents, connections } from '../../src/db/schema.js';
 import { GITHUB_PATHS, startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SECRET = 'It\'s a Secret to Everybody';
 // Unique per run: a database kept between local runs still holds earlier runs' connections.
@@ -165,7 +165,7 @@ describe('processing', () => {
     expect(read.statusCode).toBe(200);
     expect(read.json().data.items).toEqual([]);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, ws, token);
     try {

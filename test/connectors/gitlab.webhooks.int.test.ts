@@ -13,7 +13,7 @@ import { connections } from '../../src/db/schema.js';
 import { GITLAB_PATHS, startFakeGitLab, type FakeGitLab, type FakeProject } from '../fakes/gitlab.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SECRET_TOKEN = 'gitlab-plaintext-secret-token';
 const SIGNING_TOKEN = `whsec_${randomBytes(32).toString('base64')}`;
@@ -230,7 +230,7 @@ describe('processing', () => {
     expect(read.statusCode).toBe(200);
     expect(read.json().data.items).toEqual([]);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, ws, token);
     try {
@@ -255,7 +255,7 @@ describe('processing', () => {
     const { ws, integrationId, token, project } = await connectWithProject();
     const url = `/workspaces/${ws}/integrations/${integrationId}/widgets/pipeline-status/data?project=${project.id}`;
     expect((await t.app.inject({ url, headers: { authorization: `Bearer ${token}` } })).json().data.rows).toEqual([]);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     project.pipelines.push({ id: 31, ref: 'main', status: 'failed', updatedAt: new Date().toISOString() });
     const callsBefore = fake.api.routeCalls.pipelines;
     const d = gitlabDelivery(pipelineFailed(project.id), { scheme: 'token', event: 'Pipeline Hook' });

@@ -9,7 +9,7 @@ import { webhookSubscriptions } from '../../src/db/schema.js';
 import { GOOGLE_PATHS, startFakeGoogle, type FakeGoogle } from '../fakes/google.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SLUG = 'google-calendar';
 /** The hub's public origin; the fake reaches the test hub behind it, as Google reaches a hub behind TLS. */
@@ -172,7 +172,7 @@ describe('notifications', () => {
     fake.events.length = 0;
     expect((await read()).json().data.items).toEqual([]);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     const stream = await openEventStream(baseUrl, ws, token);
     try {
       fake.events.push({ id: 'evt-live', summary: 'Board sync', status: 'confirmed', start: { dateTime: new Date(Date.now() - 60_000).toISOString() }, end: { dateTime: new Date(Date.now() + 30 * 60_000).toISOString() } });

@@ -12,7 +12,7 @@ import { connections, webhookSubscriptions } from '../../src/db/schema.js';
 import { JIRA_PATHS, startFakeJira, type AtlassianSite, type FakeJira } from '../fakes/jira.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const ADMIN_SECRET = 'jira-admin-webhook-secret';
 const PUBLIC_URL = 'https://hub.example.test';
@@ -221,7 +221,7 @@ describe('processing', () => {
     const read = await t.app.inject({ url, headers: { authorization: `Bearer ${token}` } });
     expect(read.statusCode).toBe(200);
     expect(read.json().data.rows).toEqual([]);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, ws, token);
     try {
@@ -247,7 +247,7 @@ describe('processing', () => {
     fake.data.boards.set(11, [{ id: 5, name: 'Sprint 2', state: 'future' }]);
     const url = `/workspaces/${ws}/integrations/${integrationId}/widgets/sprint-progress/data?boardId=11`;
     expect((await t.app.inject({ url, headers: { authorization: `Bearer ${token}` } })).json().data.label).toBe('No active sprint on board 11');
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     fake.data.boards.set(11, [{ id: 5, name: 'Sprint 2', state: 'active', startDate: new Date(Date.now() - DAY).toISOString(), endDate: new Date(Date.now() + 9 * DAY).toISOString() }]);
     fake.data.issues.push({ key: 'ACME-2', sprintId: 5, status: 'Done' });
     const d = adminDelivery(sprintStarted(site, 5, 11));

@@ -9,7 +9,7 @@ import { webhookSubscriptions } from '../../src/db/schema.js';
 import { MICROSOFT_PATHS, startFakeMicrosoft, type FakeMicrosoft } from '../fakes/microsoft.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SLUG = 'microsoft-teams';
 /** The hub's public origin; the fake reaches the test hub behind it, as Graph reaches a hub behind TLS. */
@@ -56,7 +56,7 @@ async function readMeetings(ws: string, integrationId: string) {
   fake.events.length = 0;
   expect((await read()).json().data.items).toEqual([]);
   // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-  await new Promise((r) => setTimeout(r, 200));
+  await readsRecorded(t);
   return { token, read };
 }
 const graphNotification = (items: unknown[]) => ({ body: JSON.stringify({ value: items }), headers: { 'content-type': 'application/json; charset=utf-8' } });

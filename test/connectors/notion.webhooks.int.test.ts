@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NOTION_PATHS, startFakeNotion, type FakeNotion } from '../fakes/notion.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const TOKEN = `secret_${randomUUID().replace(/-/g, '')}`;
 
@@ -183,7 +183,7 @@ describe('processing', () => {
   it('routes by workspace_id, refreshes the recently edited pages, and announces it live', async () => {
     const c = await connectWorkspace();
     expect((await read(c, 'recent-pages')).json().data.items).toEqual([]);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, c.ws, c.token);
     try {
@@ -207,7 +207,7 @@ describe('processing', () => {
     const dataSourceId = randomUUID();
     fake.dataSources.set(dataSourceId, { statusProperty: 'Status', statusType: 'status', items: [{ id: randomUUID(), title: 'Ship it', status: 'In progress' }] });
     expect((await read(c, 'items-by-status', `?dataSourceId=${dataSourceId}`)).json().data.rows).toEqual([{ status: 'In progress', count: 1, share: 100 }]);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     const row: Parent = { id: randomUUID(), type: 'database', data_source_id: dataSourceId };
 
     const queries = fake.api.queryCalls;

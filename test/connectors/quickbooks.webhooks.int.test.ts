@@ -9,7 +9,7 @@ import { webhooks } from '../../src/connectors/quickbooks/webhooks.js';
 import { QUICKBOOKS_PATHS, startFakeQuickBooks, type FakeQuickBooks } from '../fakes/quickbooks.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const VERIFIER = 'a5e2b8f0-verifier-token-7c41d9e3';
 
@@ -170,7 +170,7 @@ describe('processing', () => {
     const read = () => t.app.inject({ url: `/workspaces/${ws}/integrations/${integrationId}/widgets/overdue-invoices/data`, headers: { authorization: `Bearer ${token}` } });
     expect((await read()).json().data.items).toEqual([]);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, ws, token);
     try {

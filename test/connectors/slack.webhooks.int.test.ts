@@ -12,7 +12,7 @@ import { auditEvents, connections } from '../../src/db/schema.js';
 import { SLACK_PATHS, startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 
@@ -259,7 +259,7 @@ describe('processing', () => {
     expect((await read(c, 'top-channels')).json().data.items).toEqual([]);
     expect((await read(c, 'active-members')).statusCode).toBe(200);
     // The reads are recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, c.ws, c.token);
     try {
@@ -285,7 +285,7 @@ describe('processing', () => {
     const c = await connectTeam();
     expect((await read(c, 'active-members')).json().data.value).toBe(0);
     expect((await read(c, 'top-channels')).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     fake.workspace.members.push({ id: 'U0NEW', name: 'new.hire' });
     const [channelsBefore, usersBefore] = [calls('conversations.list'), calls('users.list')];

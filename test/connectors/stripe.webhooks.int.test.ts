@@ -13,7 +13,7 @@ import { auditEvents, connections } from '../../src/db/schema.js';
 import { STRIPE_PATHS, startFakeStripe, type FakeStripe } from '../fakes/stripe.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 // The platform's account endpoint and its Connect endpoint sign with secrets of their own.
 const SECRET = 'whsec_test_account_endpoint_0123456789abcdef';
@@ -228,7 +228,7 @@ describe('processing', () => {
     expect(read.statusCode).toBe(200);
     expect(read.json().data.value).toBe(100);
     // The read is recorded for syncs and webhooks a moment later (never on the read's own path).
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, ws, token);
     try {

@@ -9,7 +9,7 @@ import type { WebhookEventRow } from '../../src/db/schema.js';
 import { XERO_PATHS, startFakeXero, tenant, type FakeXero } from '../fakes/xero.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const KEY = 'xEro+WebHook/Key==' + randomUUID();
 
@@ -173,7 +173,7 @@ describe('processing', () => {
     const c = await connectOrg();
     expect((await read(c, 'overdue-invoices')).json().data.items).toEqual([]);
     expect((await read(c, 'executive-summary')).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
 
     const stream = await openEventStream(baseUrl, c.ws, c.token);
     try {
@@ -204,7 +204,7 @@ describe('processing', () => {
     const c = await connectOrg();
     expect((await read(c, 'overdue-invoices')).statusCode).toBe(200);
     expect((await read(c, 'executive-summary')).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    await readsRecorded(t);
     const [invoicesBefore, summaryBefore] = [calls(c.tenantId, '/Invoices'), calls(c.tenantId, '/Reports/ExecutiveSummary')];
 
     const [created] = await deliverAndProcess([change(c.tenantId, 'CONTACT', 'CREATE')]);

@@ -27,6 +27,11 @@ export async function inboxEvents(t: TestApp, connector: string, deliveryId?: st
     .where(deliveryId === undefined ? eq(webhookEvents.connector, connector) : and(eq(webhookEvents.connector, connector), eq(webhookEvents.deliveryId, deliveryId)));
 }
 
+/** Waits until the widget reads made so far are recorded (a read records itself off its own path). */
+export async function readsRecorded(t: TestApp): Promise<void> {
+  await t.deps.sync.flushReads();
+}
+
 /** Polls until the condition holds; generous bounds, because CI machines are slow and shared. */
 export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -10,7 +10,7 @@ import { webhookEvents } from '../../src/db/schema.js';
 import { GITHUB_PATHS, startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { connectViaOAuth, providerEnvFor } from '../support/oauth-flow.js';
-import { deliver, eventually, inboxEvents, metricValue, openEventStream, processNow } from '../support/webhooks.js';
+import { deliver, eventually, inboxEvents, metricValue, openEventStream, processNow, readsRecorded } from '../support/webhooks.js';
 
 const SECRET = 'inbox-test-secret';
 // Unique per run: a database kept between local runs still holds earlier runs' connections.
@@ -54,7 +54,7 @@ describe('retries, failure and replay', () => {
     fake.repos.set(REPO, { pulls: [], runs: [] });
     const headers = { authorization: `Bearer ${await t.token({ workspaces: [ws] })}` };
     expect((await t.app.inject({ url: `/workspaces/${ws}/integrations/${integrationId}/widgets/open-pull-requests/data?repo=${REPO}`, headers })).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 200)); // the read is recorded off the read's path
+    await readsRecorded(t);
 
     // GitHub is down for a while: every call of the refresh (and its retries) answers 502.
     for (let i = 0; i < 12; i++) fake.api.failures.push({ status: 502 });

@@ -98,7 +98,7 @@ if (onRealBackends) describe('two hub processes on PostgreSQL and Redis', () => 
       fake.repos.set('acme/live', { pulls: [], runs: [] });
       const read = await setup.app.inject({ url: `/workspaces/${ws}/integrations/${integrationId}/widgets/open-pull-requests/data?repo=acme/live`, headers: { authorization: `Bearer ${token}` } });
       expect(read.statusCode).toBe(200);
-      await new Promise((r) => setTimeout(r, 300)); // the read is recorded off the read's path
+      await setup.deps.sync.flushReads(); // the read is recorded off the read's path
     } finally {
       await setup.close();
     }

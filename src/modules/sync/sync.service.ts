@@ -49,6 +49,7 @@ export function createSyncService(deps: {
   widgets: Pick<WidgetService, 'refreshWidget'>;
   logger: Logger;
 }) {
+  const pendingReads = new Set<Promise<void>>();
   /** Queues a run and its job in one transaction; answers the pending run instead when there is one. */
   async function enqueue(connectionId: string, workspaceId: string, trigger: SyncTrigger): Promise<SyncRunRow> {
     // The queue must be running before the transaction: starting it from inside one would wait on that very
@@ -114,6 +115,11 @@ export function createSyncService(deps: {
       return due.length;
     },
 
+    /** Waits for the reads being recorded (before closing the database; and for tests, which read then sync). */
+    async flushReads(): Promise<void> {
+      await Promise.all([...pendingReads]);
+    },
+
     /** Remembers a read for syncs, at most once per key per few minutes per instance (no write per read). */
     readRecorder() {
       const lastWrite = new Map<string, number>();
@@ -123,9 +129,11 @@ export function createSyncService(deps: {
         if ((lastWrite.get(key) ?? 0) > now - 5 * 60_000) return;
         if (lastWrite.size > 50_000) lastWrite.clear();
         lastWrite.set(key, now);
-        void deps.syncRepo.recordRead(connectionId, widgetId, paramsHash, params as Record<string, unknown>).catch((err: unknown) =>
-          deps.logger.warn({ err: err instanceof Error ? err.message : err }, 'could not record a widget read'),
-        );
+        const write = deps.syncRepo
+          .recordRead(connectionId, widgetId, paramsHash, params as Record<string, unknown>)
+          .catch((err: unknown) => deps.logger.warn({ err: err instanceof Error ? err.message : err }, 'could not record a widget read'))
+          .finally(() => pendingReads.delete(write));
+        pendingReads.add(write);
       };
     },
   };

@@ -77,10 +77,10 @@ export function createWebhookEventRepo(db: Db) {
 
     /**
      * Final outcomes of many claimed attempts in one statement (the events that needed nothing but routing).
-     * As with `finish`, only an attempt still holding its event writes. Answers how many were written.
+     * As with `finish`, only an attempt still holding its event writes. Answers the ids written.
      */
-    async finishMany(outcomes: { id: string; attempt: number; status: 'processed' | 'unmatched'; matchedConnectionIds: string[] }[]): Promise<number> {
-      if (outcomes.length === 0) return 0;
+    async finishMany(outcomes: { id: string; attempt: number; status: 'processed' | 'unmatched'; matchedConnectionIds: string[] }[]): Promise<Set<string>> {
+      if (outcomes.length === 0) return new Set();
       // One JSON parameter, read back as rows: the same on node-postgres and PGlite (whose serializer would
       // choke on array parameters), and one statement however large the batch.
       const json = JSON.stringify(outcomes.map((o) => ({ id: o.id, attempts: o.attempt, status: o.status, matched: o.matchedConnectionIds })));
@@ -93,7 +93,7 @@ export function createWebhookEventRepo(db: Db) {
           FROM jsonb_to_recordset(${json}::jsonb) AS v(id text, attempts int, status text, matched jsonb)
          WHERE e.id = v.id AND e.attempts = v.attempts AND e.status = 'received'
         RETURNING e.id`);
-      return (rows as unknown as { rows: unknown[] }).rows.length;
+      return new Set((rows as unknown as { rows: { id: string }[] }).rows.map((r) => r.id));
     },
 
     /** A failed attempt that will be tried again at `nextAttemptAt`. */

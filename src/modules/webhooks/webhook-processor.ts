@@ -74,8 +74,9 @@ export function createWebhookProcessor(
   async function settle(batch: WebhookEventRow[]): Promise<WebhookEventRow[]> {
     try {
       const { settled, needsWork } = await deps.processing.triage(batch);
-      await deps.events.finishMany(settled.map((o) => ({ id: o.event.id, attempt: o.event.attempts, status: o.status, matchedConnectionIds: o.matchedConnectionIds })));
+      const written = await deps.events.finishMany(settled.map((o) => ({ id: o.event.id, attempt: o.event.attempts, status: o.status, matchedConnectionIds: o.matchedConnectionIds })));
       for (const o of settled) {
+        if (!written.has(o.event.id)) continue; // taken over by another worker after our lease ran out
         deps.metrics.webhookEvents.inc({ connector: o.event.connector, status: o.status });
         deps.metrics.webhookProcessingDelay.observe({ connector: o.event.connector }, (Date.now() - o.event.receivedAt.getTime()) / 1000);
       }
