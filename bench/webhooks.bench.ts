@@ -14,7 +14,7 @@ import { githubDeliveries, stripeDeliveries, type Provider, type SignedDelivery 
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
 const settings = {
-  levels: env('BENCH_WEBHOOK_CONCURRENCY', '10,50,100').split(',').map(Number),
+  levels: env('BENCH_WEBHOOK_CONCURRENCY', '10,20,50,100').split(',').map(Number),
   /** Seconds of load per provider, side and concurrency. */
   seconds: Number(env('BENCH_DURATION', '6')),
   /** Unique signed deliveries made per run: more than the fastest side can send in `seconds`. */
@@ -229,9 +229,14 @@ function report(rows: Row[], once: Awaited<ReturnType<typeof exactlyOnce>>, hub:
   const { targets } = settings;
   const best = Math.max(...rows.map((r) => r.hub.storedPerSecond));
   const atBest = rows.find((r) => r.hub.storedPerSecond === best)!;
+  const both = rows.filter((r) => r.hub.storedPerSecond >= targets.storedPerSecond && r.hub.p99Ms <= targets.p99Ms);
   const checks = [
-    { name: `stored deliveries/s ≥ ${targets.storedPerSecond} (best level)`, value: `${best.toFixed(0)} (${atBest.provider}, c=${atBest.connections})`, pass: best >= targets.storedPerSecond },
-    { name: `p99 time to 2xx ≤ ${targets.p99Ms} ms at that level`, value: `${atBest.hub.p99Ms} ms`, pass: atBest.hub.p99Ms <= targets.p99Ms },
+    { name: `stored deliveries/s ≥ ${targets.storedPerSecond} (best level)`, value: `${best.toFixed(0)} (${atBest.provider}, c=${atBest.connections}, p99 ${atBest.hub.p99Ms} ms)`, pass: best >= targets.storedPerSecond },
+    {
+      name: `a level with ≥ ${targets.storedPerSecond} stored/s and p99 ≤ ${targets.p99Ms} ms together`,
+      value: both.length ? both.map((r) => `${r.provider} c=${r.connections}: ${r.hub.storedPerSecond.toFixed(0)}/s p99 ${r.hub.p99Ms} ms`).join('; ') : 'none',
+      pass: both.length > 0,
+    },
     {
       name: 'every stored delivery processed exactly once',
       value: `${once.processedOnce}/${once.stored} once, ${once.processedMoreThanOnce} more, ${once.pendingAfterDrain} pending; processed per the hub's counter: ${once.processedByMetric}`,

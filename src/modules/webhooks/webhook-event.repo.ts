@@ -6,6 +6,20 @@ import { webhookEvents, type NewWebhookEventRow, type WebhookEventRow, type Webh
 
 export type NewInboxEvent = Omit<NewWebhookEventRow, 'status' | 'attempts' | 'nextAttemptAt' | 'processedAt' | 'error'>;
 
+/** What a worker needs of a claimed event (not its kept headers: less to read back for every event). */
+export type ClaimedEvent = Pick<WebhookEventRow, 'id' | 'connector' | 'eventType' | 'routingKeys' | 'connectionId' | 'payload' | 'attempts' | 'receivedAt'>;
+
+const claimedColumns = {
+  id: webhookEvents.id,
+  connector: webhookEvents.connector,
+  eventType: webhookEvents.eventType,
+  routingKeys: webhookEvents.routingKeys,
+  connectionId: webhookEvents.connectionId,
+  payload: webhookEvents.payload,
+  attempts: webhookEvents.attempts,
+  receivedAt: webhookEvents.receivedAt,
+};
+
 export function createWebhookEventRepo(db: Db) {
   // The hot path: most deliveries hold one event. Prepared once (and, on PostgreSQL, parsed once per connection).
   const p = (name: string) => sql.placeholder(name);
@@ -40,7 +54,7 @@ export function createWebhookEventRepo(db: Db) {
      * Claims up to `limit` due events: counts the attempt and hides them from other workers for the lease.
      * A worker that dies mid-event leaves it to be claimed again when the lease runs out.
      */
-    async claimDue(limit: number, leaseSeconds: number): Promise<WebhookEventRow[]> {
+    async claimDue(limit: number, leaseSeconds: number): Promise<ClaimedEvent[]> {
       const due = db
         .select({ id: webhookEvents.id })
         .from(webhookEvents)
@@ -52,16 +66,16 @@ export function createWebhookEventRepo(db: Db) {
         .update(webhookEvents)
         .set({ attempts: sql`${webhookEvents.attempts} + 1`, nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})` })
         .where(inArray(webhookEvents.id, due))
-        .returning();
+        .returning(claimedColumns);
     },
 
     /** Claims one event if it is due (an operator's replay, a test); undefined when it is not. */
-    async claimById(id: string, leaseSeconds: number): Promise<WebhookEventRow | undefined> {
+    async claimById(id: string, leaseSeconds: number): Promise<ClaimedEvent | undefined> {
       const rows = await db
         .update(webhookEvents)
         .set({ attempts: sql`${webhookEvents.attempts} + 1`, nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})` })
         .where(and(eq(webhookEvents.id, id), eq(webhookEvents.status, 'received'), sql`${webhookEvents.nextAttemptAt} <= now()`))
-        .returning();
+        .returning(claimedColumns);
       return rows[0];
     },
 

@@ -3,7 +3,8 @@
 // parameter sets read lately) and announce them, or move the connection to needs_reauth / disconnected.
 import { getConnector } from '../../connectors/index.js';
 import type { WebhookEffect } from '../../connectors/webhook-types.js';
-import type { ConnectionRow, WebhookEventRow } from '../../db/schema.js';
+import type { ConnectionRow } from '../../db/schema.js';
+import type { ClaimedEvent } from './webhook-event.repo.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { isVaultError } from '../vault/vault-error.js';
@@ -26,7 +27,7 @@ export interface ProcessingOutcome {
 
 /** An event whose outcome routing alone decides: no connection holds it, or it changes nothing they show. */
 export interface SettledOutcome extends ProcessingOutcome {
-  event: WebhookEventRow;
+  event: ClaimedEvent;
 }
 
 export interface WebhookProcessingDeps {
@@ -43,7 +44,7 @@ export interface WebhookProcessingDeps {
 }
 
 export function createWebhookProcessing(deps: WebhookProcessingDeps) {
-  async function connectionsOf(event: WebhookEventRow): Promise<ConnectionRow[]> {
+  async function connectionsOf(event: ClaimedEvent): Promise<ConnectionRow[]> {
     const byKey = await deps.connectionRepo.findByRoutingKeys(event.connector, event.routingKeys);
     const named = event.connectionId ? await deps.connectionRepo.findById(event.connectionId) : undefined;
     const all = new Map(byKey.map((c) => [c.id, c]));
@@ -51,7 +52,7 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
     return [...all.values()];
   }
 
-  async function markNeedsReauth(connection: ConnectionRow, event: WebhookEventRow): Promise<void> {
+  async function markNeedsReauth(connection: ConnectionRow, event: ClaimedEvent): Promise<void> {
     if (connection.status === 'needs_reauth') return;
     const marked = await deps.connectionRepo.updateIfVersion(connection.id, connection.credentialsVersion, {
       status: 'needs_reauth',
@@ -66,7 +67,7 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
     await deps.onConnectionChanged?.(connection.id);
   }
 
-  async function refreshWidgets(connection: ConnectionRow, widgetIds: string[], event: WebhookEventRow): Promise<void> {
+  async function refreshWidgets(connection: ConnectionRow, widgetIds: string[], event: ClaimedEvent): Promise<void> {
     const wanted = new Set(widgetIds);
     const reads = (await deps.syncRepo.readsSince(connection.id, new Date(Date.now() - READ_WINDOW_MS))).filter((r) => wanted.has(r.widgetId));
     let transient: AppError | undefined;
@@ -91,7 +92,7 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
     if (transient) throw transient;
   }
 
-  async function apply(connection: ConnectionRow, effect: WebhookEffect, event: WebhookEventRow): Promise<void> {
+  async function apply(connection: ConnectionRow, effect: WebhookEffect, event: ClaimedEvent): Promise<void> {
     // Uninstalls, deauthorizations and revocations end an app's OAuth grant; an API key of the same account
     // (a Stripe restricted key) is not that grant and lives on.
     if (effect.connection && (connection.metadata as { authMethod?: string }).authMethod === 'apiKey') {
@@ -114,10 +115,10 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
   }
 
   /** Routes a claimed batch with one query per connector and settles every event that needs no more than that. */
-  async function triage(events: WebhookEventRow[]): Promise<{ settled: SettledOutcome[]; needsWork: WebhookEventRow[] }> {
+  async function triage(events: ClaimedEvent[]): Promise<{ settled: SettledOutcome[]; needsWork: ClaimedEvent[] }> {
     const settled: SettledOutcome[] = [];
-    const needsWork: WebhookEventRow[] = [];
-    const byConnector = new Map<string, WebhookEventRow[]>();
+    const needsWork: ClaimedEvent[] = [];
+    const byConnector = new Map<string, ClaimedEvent[]>();
     for (const e of events) byConnector.set(e.connector, [...(byConnector.get(e.connector) ?? []), e]);
     for (const [slug, group] of byConnector) {
       const webhooks = getConnector(slug)?.webhooks;
@@ -142,7 +143,7 @@ export function createWebhookProcessing(deps: WebhookProcessingDeps) {
   return {
     triage,
 
-    async process(event: WebhookEventRow): Promise<ProcessingOutcome> {
+    async process(event: ClaimedEvent): Promise<ProcessingOutcome> {
       const webhooks = getConnector(event.connector)?.webhooks;
       const connections = await connectionsOf(event);
       if (!webhooks || connections.length === 0) return { status: 'unmatched', matchedConnectionIds: [] };

@@ -2,11 +2,10 @@
 // event while it is processed), processes them with bounded concurrency, and retries failures with backoff until
 // the attempts run out. Woken at once when a delivery is stored; polls as well, so nothing waits on a lost wake-up.
 import { ExponentialBackoff } from 'cockatiel';
-import type { WebhookEventRow } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Metrics } from '../../lib/metrics.js';
-import type { WebhookEventRepo } from './webhook-event.repo.js';
+import type { ClaimedEvent, WebhookEventRepo } from './webhook-event.repo.js';
 import type { WebhookProcessing } from './webhook-processing.service.js';
 
 export interface WebhookProcessorOptions {
@@ -45,7 +44,7 @@ export function createWebhookProcessor(
   let wakeUp: (() => void) | undefined;
   let woken = false;
 
-  async function handle(event: WebhookEventRow): Promise<void> {
+  async function handle(event: ClaimedEvent): Promise<void> {
     const labels = { connector: event.connector };
     try {
       const outcome = await deps.processing.process(event);
@@ -71,7 +70,7 @@ export function createWebhookProcessor(
    * Most events need nothing but routing (nobody holds them, or they change nothing shown): those are routed
    * and recorded for the whole batch in two statements. The rest are processed one by one. Returns the rest.
    */
-  async function settle(batch: WebhookEventRow[]): Promise<WebhookEventRow[]> {
+  async function settle(batch: ClaimedEvent[]): Promise<ClaimedEvent[]> {
     try {
       const { settled, needsWork } = await deps.processing.triage(batch);
       const written = await deps.events.finishMany(settled.map((o) => ({ id: o.event.id, attempt: o.event.attempts, status: o.status, matchedConnectionIds: o.matchedConnectionIds })));
