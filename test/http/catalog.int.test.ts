@@ -88,3 +88,23 @@ describe('GET /workspaces/:workspaceId/integrations', () => {
     expect(res.json().code).toBe('connection_not_found');
   });
 });
+
+describe('catalog caching', () => {
+  it('answers an ETag and 304 when the client already has the same answer, per filter and per integration', async () => {
+    for (const url of ['/integrations', '/integrations?role=cfo', '/integrations/slack']) {
+      const first = await t.app.inject({ url });
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['content-type']).toMatch(/^application\/json/);
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+      const again = await t.app.inject({ url, headers: { 'if-none-match': etag } });
+      expect(again.statusCode, url).toBe(304);
+      expect(again.body).toBe('');
+      expect((await t.app.inject({ url, headers: { 'if-none-match': '"stale"' } })).statusCode).toBe(200);
+    }
+    const all = await t.app.inject({ url: '/integrations' });
+    const cfo = await t.app.inject({ url: '/integrations?role=cfo' });
+    expect(cfo.headers.etag).not.toBe(all.headers.etag);
+    expect(cfo.json().integrations.every((i: { roles: string[] }) => i.roles.includes('cfo'))).toBe(true);
+  });
+});
