@@ -6,10 +6,36 @@ import { newId } from '../../lib/ids.js';
 
 export type ConnectionUpdate = Partial<Omit<NewConnectionRow, 'id' | 'workspaceId' | 'integration' | 'credentialsVersion'>>;
 
+/** What the connections API shows of a row: never the ciphertexts. */
+export type ConnectionViewRow = Pick<
+  ConnectionRow,
+  'id' | 'integration' | 'status' | 'externalAccountId' | 'externalAccountName' | 'scopes' | 'connectedAt' | 'accessExpiresAt' | 'lastRefreshedAt' | 'lastSyncedAt' | 'lastError'
+>;
+
 export function createConnectionRepo(db: Db) {
+  // The dashboard lists a workspace's connections often: prepared once, and only the columns it shows.
+  const listView = db
+    .select({
+      id: connections.id,
+      integration: connections.integration,
+      status: connections.status,
+      externalAccountId: connections.externalAccountId,
+      externalAccountName: connections.externalAccountName,
+      scopes: connections.scopes,
+      connectedAt: connections.connectedAt,
+      accessExpiresAt: connections.accessExpiresAt,
+      lastRefreshedAt: connections.lastRefreshedAt,
+      lastSyncedAt: connections.lastSyncedAt,
+      lastError: connections.lastError,
+    })
+    .from(connections)
+    .where(eq(connections.workspaceId, sql.placeholder('workspaceId')))
+    .orderBy(asc(connections.id))
+    .prepare('connections_list_view');
+
   return {
-    async listByWorkspace(workspaceId: string): Promise<ConnectionRow[]> {
-      return db.select().from(connections).where(eq(connections.workspaceId, workspaceId)).orderBy(asc(connections.id));
+    async listByWorkspace(workspaceId: string): Promise<ConnectionViewRow[]> {
+      return listView.execute({ workspaceId });
     },
 
     async findInWorkspace(workspaceId: string, id: string): Promise<ConnectionRow | undefined> {

@@ -1,12 +1,11 @@
 // Reads of a workspace's connections, shaped for the dashboard.
 import { AppError } from '../../errors.js';
-import type { ConnectionRow } from '../../db/schema.js';
-import type { ConnectionRepo } from './connection.repo.js';
+import type { ConnectionRepo, ConnectionViewRow } from './connection.repo.js';
 import type { ConnectionView } from './connection.schemas.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function toConnectionView(row: ConnectionRow): ConnectionView {
+export function toConnectionView(row: ConnectionViewRow): ConnectionView {
   return {
     id: row.id,
     slug: row.integration,
