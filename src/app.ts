@@ -3,10 +3,10 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import helmet from 'helmet';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { applyHeaders, securityHeaderList } from './http/security-headers.js';
 import { createInboundRateLimiter } from './http/rate-limit.js';
 import { guardWorkspaceRoutes } from './http/workspace-auth.js';
 import { randomUUID } from 'node:crypto';
@@ -42,17 +42,17 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   const rateLimiter = createInboundRateLimiter({ redis: deps.redis, limits: config.rateLimit });
 
-  // Security headers from helmet, built once (the Fastify plugin rebuilt them on every request). The API
+  // Security headers decided by helmet once (the Fastify plugin rebuilt them on every request). The API
   // answers JSON; /docs and the OAuth pages set their own CSP, which takes precedence over this one.
-  const securityHeaders = helmet({
+  const securityHeaders = securityHeaderList({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
   // Providers' webhook deliveries get no browser security headers: nothing there is ever rendered by a browser,
   // and the webhook path is the hub's hottest.
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.url.startsWith('/webhooks/')) return done();
-    securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
+    if (!request.url.startsWith('/webhooks/')) applyHeaders(reply.raw, securityHeaders);
+    done();
   });
   await app.register(cookie);
   await app.register(swagger, {

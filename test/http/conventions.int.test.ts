@@ -80,6 +80,12 @@ describe('headers and ids', () => {
     expect(res.headers['strict-transport-security']).toBeDefined();
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
     expect(res.headers['x-frame-options']).toBeDefined();
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-site');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    // The same on a problem answer and on a workspace route.
+    const problem = await t.app.inject({ method: 'GET', url: '/no-such-route' });
+    expect(problem.headers['x-content-type-options']).toBe('nosniff');
+    expect(problem.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   });
 
   it('keeps a well-formed caller request id and replaces a malformed one', async () => {
