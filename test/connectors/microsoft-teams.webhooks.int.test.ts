@@ -129,6 +129,20 @@ describe('subscriptions', () => {
     expect(after!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + (MAX_MINUTES - 60) * 60_000);
   });
 
+  it('the renewal scan takes a subscription once its renewal time has passed, and leaves others', async () => {
+    const due = await connected();
+    const notDue = await connected();
+    await t.deps.database.db.update(webhookSubscriptions).set({ nextRenewAt: new Date(Date.now() - 1000) }).where(eq(webhookSubscriptions.id, due.row.id));
+    const renewalsBefore = fake.subscriptionCalls.renewals;
+    expect(await t.deps.subscriptionScheduler.scanOnce()).toBeGreaterThanOrEqual(1);
+    expect(fake.subscriptionCalls.renewals).toBeGreaterThanOrEqual(renewalsBefore + 1);
+    const [renewed] = await rowsOf(due.row.connectionId);
+    expect(renewed).toMatchObject({ id: due.row.id, status: 'active', failures: 0 });
+    expect(renewed!.nextRenewAt!.getTime()).toBeGreaterThan(Date.now() + 3_600_000);
+    const [untouched] = await rowsOf(notDue.row.connectionId);
+    expect(untouched!.nextRenewAt!.getTime()).toBe(notDue.row.nextRenewAt!.getTime());
+  });
+
   it('keeps nothing when Graph cannot validate the notification URL (the hub is unreachable)', async () => {
     const ws = t.newWorkspace();
     const { integrationId } = await connectViaOAuth(t, { workspaceId: ws, slug: SLUG });
