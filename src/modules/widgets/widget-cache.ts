@@ -29,18 +29,31 @@ export function hashParams(params: unknown): string {
 }
 
 const WAIT_STEP_MS = 20;
+/** Opened values kept in process, keyed by cache key; a read still fetches the sealed value from the store. */
+const OPENED_MAX = 5_000;
 
 export function createWidgetCache(deps: { kv: KeyValueStore }) {
   const { kv } = deps;
   const inFlight = new Map<string, Promise<CachedValue>>();
   const keyOf = (slot: CacheSlot) => widgetCache(slot.connectionId, slot.widgetId, slot.paramsHash);
+  // The last value opened per key, with the exact sealed text and data key it came from: a hit whose store still
+  // holds the same text under the same key skips the decryption and the parse (the store stays the truth).
+  const opened = new Map<string, { sealed: string; dataKey: CacheSlot['dataKey']; value: CachedValue }>();
 
   async function read(slot: CacheSlot): Promise<CachedValue | undefined> {
     const key = keyOf(slot);
     const sealed = await kv.get(key);
-    if (!sealed) return undefined;
+    if (!sealed) {
+      opened.delete(key);
+      return undefined;
+    }
+    const known = opened.get(key);
+    if (known && known.sealed === sealed && known.dataKey === slot.dataKey) return known.value;
     try {
-      return JSON.parse(openWithDataKey(slot.dataKey, key, sealed)) as CachedValue;
+      const value = JSON.parse(openWithDataKey(slot.dataKey, key, sealed)) as CachedValue;
+      if (opened.size >= OPENED_MAX) opened.delete(opened.keys().next().value!);
+      opened.set(key, { sealed, dataKey: slot.dataKey, value });
+      return value;
     } catch {
       // Sealed under a data key that is gone (reconnected) or tampered with: a miss, never an error.
       return undefined;
