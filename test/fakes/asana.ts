@@ -7,7 +7,7 @@
 // the body with the hook's secret), heartbeats carry no events, DELETE /webhooks/{gid}.
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerToken, contentTypeOf } from './fake-server.js';
+import { bearerToken, contentTypeOf, forwardedUrl, type HubForwarding } from './fake-server.js';
 import { startFakeOAuthProvider, type FakeOAuthProvider } from './oauth-provider.js';
 
 export const ASANA_PATHS = { authorize: '/-/oauth_authorize', token: '/-/oauth_token', revoke: '/-/oauth_revoke', api: '/api/1.0' };
@@ -69,8 +69,8 @@ export interface FakeAsanaWebhooks {
 /** Filters a workspace- or team-scoped webhook may use (Asana refuses task filters there). */
 const LARGE_SCOPE_TYPES = new Set(['project', 'team', 'portfolio', 'tag', 'user', 'workspace', 'goal']);
 
-function addWebhookRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: Pick<FakeAsana, 'projects'> & FakeAsanaWebhooks & { hub: { publicOrigin?: string; localOrigin?: string }; lists: Map<string, string> }) {
-  const hubUrl = (url: string) => (state.hub.publicOrigin && state.hub.localOrigin && url.startsWith(state.hub.publicOrigin) ? state.hub.localOrigin + url.slice(state.hub.publicOrigin.length) : url);
+function addWebhookRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: Pick<FakeAsana, 'projects'> & FakeAsanaWebhooks & { hub: HubForwarding; lists: Map<string, string> }) {
+  const hubUrl = (url: string) => forwardedUrl(state.hub, url);
   const userOf = (req: FastifyRequest) => provider.grantOfAccessToken(bearerToken(req))!.extra as unknown as AsanaUser;
   const granted = (req: FastifyRequest, scope: string) => {
     const scopes = provider.grantOfAccessToken(bearerToken(req))!.scope.split(' ');
@@ -158,10 +158,7 @@ function addWebhookRoutes(app: FastifyInstance, provider: FakeOAuthProvider, sta
     return res.status;
   };
   state.deliver = (id, events) => state.postToHub(state.webhooks.get(id)?.target ?? '', state.signedDelivery(id, events));
-  state.forwardHub = (publicOrigin, localOrigin) => {
-    state.hub.publicOrigin = publicOrigin;
-    state.hub.localOrigin = localOrigin;
-  };
+  state.forwardHub = (publicOrigin, localOrigin) => void Object.assign(state.hub, { publicOrigin, localOrigin });
 }
 
 export interface FakeAsana extends FakeOAuthProvider, FakeAsanaWebhooks {
@@ -284,7 +281,7 @@ export async function startFakeAsana(): Promise<FakeAsana> {
     },
     hub: {},
     lists,
-  } as unknown as FakeAsanaWebhooks & { hub: { publicOrigin?: string; localOrigin?: string }; lists: Map<string, string> };
+  } as unknown as FakeAsanaWebhooks & { hub: HubForwarding; lists: Map<string, string> };
   let next: Partial<AsanaUser> = {};
   let rotate = false;
   const fake = (await startFakeOAuthProvider(

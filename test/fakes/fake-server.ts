@@ -44,3 +44,17 @@ export function contentTypeOf(req: FastifyRequest): 'form' | 'json' | 'other' {
   if (type.startsWith('application/json')) return 'json';
   return 'other';
 }
+
+/**
+ * Where a fake provider reaches the hub: the hub's public (https) origin, which providers insist on, replayed on
+ * the hub's local address, as a TLS-terminating proxy would.
+ */
+export interface HubForwarding {
+  publicOrigin?: string;
+  localOrigin?: string;
+}
+
+/** The URL a fake really calls for a hub URL it was given. */
+export function forwardedUrl(hub: HubForwarding, url: string): string {
+  return hub.publicOrigin && hub.localOrigin && url.startsWith(hub.publicOrigin) ? hub.localOrigin + url.slice(hub.publicOrigin.length) : url;
+}

@@ -5,7 +5,7 @@
 // body, message numbers per channel, channels.stop.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bearerToken } from './fake-server.js';
+import { bearerToken, forwardedUrl, type HubForwarding } from './fake-server.js';
 import { startFakeOAuthProvider, type FakeOAuthProvider } from './oauth-provider.js';
 
 export const GOOGLE_PATHS = { authorize: '/o/oauth2/v2/auth', token: '/token', revoke: '/revoke', api: '/calendar/v3' };
@@ -70,8 +70,8 @@ function googleError(reply: FastifyReply, status: number, headers: Record<string
   return reply.code(status).headers(headers).send({ error: { code: status, message, errors: [{ domain: 'global', reason, message }] } });
 }
 
-function addChannelRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: FakeGoogleChannels & { hub: { publicOrigin?: string; localOrigin?: string }; pending: Set<Promise<unknown>> }) {
-  const hubUrl = (url: string) => (state.hub.publicOrigin && state.hub.localOrigin && url.startsWith(state.hub.publicOrigin) ? state.hub.localOrigin + url.slice(state.hub.publicOrigin.length) : url);
+function addChannelRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: FakeGoogleChannels & { hub: HubForwarding; pending: Set<Promise<unknown>> }) {
+  const hubUrl = (url: string) => forwardedUrl(state.hub, url);
   const invalid = (reply: FastifyReply, message: string) => googleError(reply, 400, {}, { reason: 'invalid', message });
 
   app.post(`${GOOGLE_PATHS.api}/calendars/:calendarId/events/watch`, async (req, reply) => {
@@ -160,10 +160,7 @@ function addChannelRoutes(app: FastifyInstance, provider: FakeOAuthProvider, sta
     return status;
   }
   state.notify = (id, resourceState = 'exists') => send(known(id), resourceState);
-  state.forwardHub = (publicOrigin, localOrigin) => {
-    state.hub.publicOrigin = publicOrigin;
-    state.hub.localOrigin = localOrigin;
-  };
+  state.forwardHub = (publicOrigin, localOrigin) => void Object.assign(state.hub, { publicOrigin, localOrigin });
   state.settled = async () => {
     while (state.pending.size) await Promise.allSettled([...state.pending]);
   };
@@ -179,7 +176,7 @@ export async function startFakeGoogle(options: { email?: string } = {}): Promise
     channelLifetime: { defaultSeconds: 7 * 24 * 3600, maxSeconds: 7 * 24 * 3600 },
     hub: {},
     pending: new Set(),
-  } as unknown as FakeGoogleChannels & { hub: { publicOrigin?: string; localOrigin?: string }; pending: Set<Promise<unknown>> };
+  } as unknown as FakeGoogleChannels & { hub: HubForwarding; pending: Set<Promise<unknown>> };
   const provider = await startFakeOAuthProvider(
     {
       clientAuth: 'body',

@@ -7,7 +7,7 @@
 // and notifications (resource changes, lifecycle events) POSTed with the subscription's clientState.
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerToken } from './fake-server.js';
+import { bearerToken, forwardedUrl, type HubForwarding } from './fake-server.js';
 import { startFakeOAuthProvider, type FakeGrant, type FakeOAuthProvider } from './oauth-provider.js';
 
 /** Under the `organizations` tenant: the hub fills `{tenant}` from MICROSOFT_TENANT. */
@@ -215,9 +215,9 @@ export interface FakeGraphSubscriptions {
 const MAX_MINUTES: { pattern: RegExp; minutes: number }[] = [{ pattern: /^\/?(me|users\/[^/]+)\/events$/i, minutes: 4230 }];
 const CALENDAR_READ = ['Calendars.Read', 'Calendars.ReadBasic', 'Calendars.ReadWrite'];
 
-function addSubscriptionRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: FakeGraphSubscriptions & { hub: { publicOrigin?: string; localOrigin?: string } }) {
+function addSubscriptionRoutes(app: FastifyInstance, provider: FakeOAuthProvider, state: FakeGraphSubscriptions & { hub: HubForwarding }) {
   const path = `${MICROSOFT_PATHS.api}/subscriptions`;
-  const hubUrl = (url: string) => (state.hub.publicOrigin && state.hub.localOrigin && url.startsWith(state.hub.publicOrigin) ? state.hub.localOrigin + url.slice(state.hub.publicOrigin.length) : url);
+  const hubUrl = (url: string) => forwardedUrl(state.hub, url);
 
   /** Graph's URL check: POST ?validationToken=… (text/plain, empty body); 200 text/plain with the decoded token within 10 s. */
   async function validate(url: string): Promise<boolean> {
@@ -366,10 +366,7 @@ function addSubscriptionRoutes(app: FastifyInstance, provider: FakeOAuthProvider
     return post(s.lifecycleNotificationUrl, { value: [item] });
   };
   state.postToHub = post;
-  state.forwardHub = (publicOrigin, localOrigin) => {
-    state.hub.publicOrigin = publicOrigin;
-    state.hub.localOrigin = localOrigin;
-  };
+  state.forwardHub = (publicOrigin, localOrigin) => void Object.assign(state.hub, { publicOrigin, localOrigin });
 }
 
 export interface FakeMicrosoft extends FakeOAuthProvider, FakeGraphState, FakeGraphSubscriptions {
@@ -402,7 +399,7 @@ export async function startFakeMicrosoft(): Promise<FakeMicrosoft> {
     subscriptionCalls: { creates: 0, renewals: 0, deletes: 0 },
     validateOnRenew: false,
     hub: {},
-  } as unknown as FakeGraphSubscriptions & { hub: { publicOrigin?: string; localOrigin?: string } };
+  } as unknown as FakeGraphSubscriptions & { hub: HubForwarding };
   let next: Partial<MicrosoftUser> = {};
   let pendingAadsts: number | undefined;
   const userOf = (grant: FakeGrant) => grant.extra as unknown as MicrosoftUser;
