@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { lazyChild, type Logger } from './lib/logger.js';
 import { applyHeaders, securityHeaderList } from './http/security-headers.js';
 import { createInboundRateLimiter } from './http/rate-limit.js';
 import { guardWorkspaceRoutes } from './http/workspace-auth.js';
@@ -26,6 +27,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) => lazyChild(logger as Logger, bindings, options) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Keep a caller's request id when it is well-formed, so logs join across services.

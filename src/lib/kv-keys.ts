@@ -56,10 +56,15 @@ export function widgetCache(connectionId: string, widgetId: string, paramsHash: 
   return `${widgetCachePrefix(connectionId)}${part(widgetId)}:${part(paramsHash)}`;
 }
 
+/** Every cached widget of every connection: the prefix the widget cache keeps near (in process). */
+export function widgetCacheRoot(): string {
+  return `${ROOT}:wc:`;
+}
+
 /** Every cached widget of a connection, for `delByPrefix` on disconnect. Ends with ':' so `conn_a` never
  *  matches `conn_ab`. */
 export function widgetCachePrefix(connectionId: string): string {
-  return `${ROOT}:wc:${part(connectionId)}:`;
+  return `${widgetCacheRoot()}${part(connectionId)}:`;
 }
 
 /** Lock held by the one instance fetching a widget cache key from the provider. */

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from './logger.js';
+import { createLogger, lazyChild, redactUrl } from './logger.js';
 
 describe('redactUrl', () => {
   it('hides sensitive query values and keeps the rest', () => {
@@ -20,5 +20,22 @@ describe('createLogger', () => {
     const text = lines.join('');
     for (const secret of ['AT-123', 'RT-456', 'CS-789', 'T-000', 'CODE-1', 'B-1']) expect(text).not.toContain(secret);
     expect(text).toContain('exchanged');
+  });
+});
+
+describe('lazyChild', () => {
+  it('logs with the request bindings at enabled levels, redacted, and drops disabled levels', () => {
+    const lines: string[] = [];
+    const destination = new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } });
+    const logger = createLogger({ level: 'warn', destination });
+    const child = lazyChild(logger, { reqId: 'req_1' }, {});
+    child.info('not logged');
+    child.warn({ token: 'T-1' }, 'logged');
+    child.child({ more: 1 }).error('nested');
+    expect(lines).toHaveLength(2);
+    const [warn, nested] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(warn).toMatchObject({ reqId: 'req_1', msg: 'logged', token: '[Redacted]' });
+    expect(nested).toMatchObject({ reqId: 'req_1', more: 1, msg: 'nested' });
+    expect(child.level).toBe('warn');
   });
 });

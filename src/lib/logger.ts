@@ -64,3 +64,36 @@ export function createLogger(options: { level: string; pretty?: boolean; destina
 }
 
 export type { Logger };
+
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger, made only when something is logged at an enabled level: pino's child() serializes and
+ * redacts the bindings on every request, and most requests log nothing at the production level.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>, options: pino.ChildLoggerOptions): Logger {
+  if (options && Object.keys(options).length) return parent.child(bindings, options);
+  let made: Logger | undefined;
+  const real = () => (made ??= parent.child(bindings));
+  const at = (level: Level) =>
+    function log(this: unknown, ...args: unknown[]) {
+      if (!parent.isLevelEnabled(level)) return;
+      (real()[level] as (...a: unknown[]) => void)(...args);
+    };
+  const lazy = {
+    fatal: at('fatal'),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    trace: at('trace'),
+    silent: () => undefined,
+    child: (more: Record<string, unknown>, opts?: pino.ChildLoggerOptions) => real().child(more, opts),
+    isLevelEnabled: (level: string) => parent.isLevelEnabled(level),
+    bindings: () => real().bindings(),
+    get level() {
+      return parent.level;
+    },
+  };
+  return lazy as unknown as Logger;
+}

@@ -305,6 +305,24 @@ describe(`KeyValueStore contract (${onRedis ? 'redis' : 'memory'})`, () => {
     await waitFor(async () => (await kv.readHistory('short-log', '0-0', 10)).length === 0, 3_000);
   });
 
+  it("near reader: answers as get does, sees this store's writes once forgotten, deletes and expiry", async () => {
+    const near = kv.nearReader('hot:', { maxAgeMs: 60_000 });
+    expect(await near.get('hot:a')).toBeNull();
+    await kv.set('hot:a', '1');
+    expect(await near.get('hot:a')).toBe('1');
+    expect(await near.get('hot:a')).toBe('1');
+    await kv.set('hot:a', '2');
+    near.forget('hot:a');
+    expect(await near.get('hot:a')).toBe('2');
+    await kv.del('hot:a');
+    await waitFor(async () => (await near.get('hot:a')) === null, 2_000);
+    await kv.set('hot:b', 'soon gone', 100);
+    expect(await near.get('hot:b')).toBe('soon gone');
+    await waitFor(async () => (await near.get('hot:b')) === null, 3_000);
+    await expect(near.get('cold:a')).rejects.toThrow(RangeError);
+    expect(() => kv.nearReader('')).toThrow(RangeError);
+  });
+
   it('answers ping, and after close refuses work; closing twice is harmless', async () => {
     await expect(kv.ping()).resolves.toBeUndefined();
     await kv.close();

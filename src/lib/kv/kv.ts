@@ -23,6 +23,23 @@ export function compareHistoryIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
+export interface NearReaderOptions {
+  /** Values kept at most (oldest dropped first); default 10,000. */
+  maxEntries?: number;
+  /** A kept value is read again from the store after this long, whatever else happens; default 1 s. */
+  maxAgeMs?: number;
+}
+
+/** Reads of keys under one prefix, kept in process memory while the store announces every change to them. */
+export interface NearReader {
+  /** As `get`; a change made through any store connected to the same server is seen once its announcement
+   *  arrives (moments), and always within `maxAgeMs`. */
+  get(key: string): Promise<string | null>;
+  /** Drops what is kept for the key: call it after writing the key, so this process reads its own write. */
+  forget(key: string): void;
+  stats(): { hits: number; misses: number; entries: number; armed: boolean };
+}
+
 /**
  * TTL arguments are milliseconds; anything not finite and positive rejects with RangeError (fractions round up).
  * Keys and channels are opaque strings: build them in src/lib/kv-keys.ts, never inline.
@@ -63,6 +80,11 @@ export interface KeyValueStore {
   publishWithHistory(channel: string, historyKey: string, message: string, options: HistoryOptions): Promise<string>;
   /** The history's messages after `afterId` (exclusive), oldest first, at most `limit`; [] for an id not of the form `<ms>-<seq>`. */
   readHistory(historyKey: string, afterId: string, limit: number): Promise<HistoryEntry[]>;
+  /**
+   * A reader for keys under `prefix` (hot, read-mostly keys: cached widget data). Redis: server-assisted client
+   * caching on one more connection; memory: the store itself (already in process). Closed with the store.
+   */
+  nearReader(prefix: string, options?: NearReaderOptions): NearReader;
   ping(): Promise<void>;
   /** Clears timers and subscriptions and closes the connections; later calls reject. Safe to call twice. */
   close(): Promise<void>;

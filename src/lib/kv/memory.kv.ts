@@ -228,6 +228,21 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
       };
     },
 
+    nearReader(prefix) {
+      checkPrefix(prefix);
+      // The store is in process already: reading it is the near read.
+      let hits = 0;
+      return {
+        get: async (key) => {
+          if (!key.startsWith(prefix)) throw new RangeError(`near reader for '${prefix}' asked for a key outside it`);
+          hits++;
+          return live(key)?.value ?? null;
+        },
+        forget: () => undefined,
+        stats: () => ({ hits, misses: 0, entries: 0, armed: true }),
+      };
+    },
+
     async ping() {
       assertOpen();
     },

@@ -114,6 +114,51 @@ if (process.env.HUB_TEST_BACKEND === 'postgres-redis') {
       expect(await runScript(raw, script, [`${prefix}s`], [2])).toBe(7);
     });
 
+    it("near reader: serves hits from memory and sees another instance's writes and deletes through tracking alone", async () => {
+      const [a, b] = [open(), open()];
+      // A long maxAge: only Redis' invalidation messages can make `a` read again.
+      const near = a.nearReader('n:', { maxAgeMs: 60_000 });
+      await b.set('n:k', 'v1');
+      await waitFor(async () => (await near.get('n:k')) === 'v1' && near.stats().armed);
+      await near.get('n:k');
+      const before = near.stats();
+      expect(await near.get('n:k')).toBe('v1');
+      expect(near.stats().hits).toBe(before.hits + 1);
+      expect(near.stats().misses).toBe(before.misses);
+
+      await b.set('n:k', 'v2');
+      await waitFor(async () => (await near.get('n:k')) === 'v2');
+      await b.del('n:k');
+      await waitFor(async () => (await near.get('n:k')) === null);
+      // Keys outside the prefix are never announced, so never kept.
+      await expect(near.get('other')).rejects.toThrow(RangeError);
+    });
+
+    it('near reader: forgets everything when its connection drops, reads through, and keeps values again once re-armed', async () => {
+      const [a, b] = [open(), open()];
+      const near = a.nearReader('n:', { maxAgeMs: 60_000 });
+      await b.set('n:d', 'v1');
+      await waitFor(async () => (await near.get('n:d')) === 'v1' && near.stats().armed && near.stats().entries === 1);
+      const list = String(await raw.client('LIST'));
+      const id = /id=(\d+) [^\n]* name=(\S+)/g;
+      const nearId = [...list.matchAll(id)].find((m) => m[2] === `${name}:near`)?.[1];
+      expect(nearId).toBeDefined();
+      await raw.client('KILL', 'ID', nearId!);
+      // Written while the announcements may be lost: seen anyway, because a dropped connection forgets all.
+      await b.set('n:d', 'v2');
+      await waitFor(async () => (await near.get('n:d')) === 'v2');
+      await waitFor(() => near.stats().armed);
+      await b.set('n:d', 'v3');
+      await waitFor(async () => (await near.get('n:d')) === 'v3');
+      await waitFor(async () => {
+        const hits = near.stats().hits;
+        return (await near.get('n:d')) === 'v3' && near.stats().hits === hits + 1;
+      });
+      expect((await clientNames()).filter((n) => n === `${name}:near`)).toHaveLength(1);
+      await a.close();
+      await waitFor(async () => !(await clientNames()).includes(`${name}:near`));
+    });
+
     it('quits both its connections on close', async () => {
       const kv = open();
       await kv.subscribe('x', () => undefined);

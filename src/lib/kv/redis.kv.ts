@@ -2,6 +2,7 @@
 // Atomicity comes from single commands (GETDEL, SET NX PX) or Lua scripts, never from read-then-write in Node.
 import type { Redis } from 'ioredis';
 import { HISTORY_ID, type KeyValueStore } from './kv.js';
+import { createRedisNearReader, type RedisNearReader } from './redis-near-cache.js';
 import { createRedisSubscriber } from './redis-pubsub.js';
 import { extendLock, incrWithTtl, publishWithHistory, releaseLock, runScript } from './redis-scripts.js';
 import { reportToStderr, type KvErrorHandler } from './subscriber-errors.js';
@@ -34,6 +35,7 @@ export function createRedisKeyValueStore(client: Redis, options: RedisKeyValueSt
   const prefix = options.keyPrefix ?? '';
   const pubsub = createRedisSubscriber(client, options.onError ?? reportToStderr);
   const k = (key: string) => prefix + key;
+  const nearReaders: RedisNearReader[] = [];
   let closing: Promise<void> | undefined;
 
   async function unlinkMatching(fullPrefix: string): Promise<number> {
@@ -114,6 +116,12 @@ export function createRedisKeyValueStore(client: Redis, options: RedisKeyValueSt
       return entries.map(([id, fields]) => ({ id, message: fields[1] ?? '' }));
     },
 
+    nearReader(readerPrefix, readerOptions) {
+      const reader = createRedisNearReader(client, k(checkPrefix(readerPrefix)), options.onError ?? reportToStderr, readerOptions);
+      nearReaders.push(reader);
+      return { get: (key) => reader.get(k(key)), forget: (key) => reader.forget(k(key)), stats: () => reader.stats() };
+    },
+
     async ping() {
       await client.ping();
     },
@@ -121,6 +129,7 @@ export function createRedisKeyValueStore(client: Redis, options: RedisKeyValueSt
     close() {
       closing ??= (async () => {
         await pubsub.close();
+        await Promise.all(nearReaders.map((r) => r.close()));
         try {
           await client.quit();
         } catch {

@@ -31,21 +31,34 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
     : new TextEncoder().encode(jwtSecret);
   const algorithms = jwksUrl ? ASYMMETRIC_ALGS : ['HS256'];
 
-  // Verified tokens are remembered until they expire: a dashboard sends the same token many times, and
-  // verification (WebCrypto HMAC or a JWKS signature) costs more than the rest of a cached read.
-  const verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
+  // Verified tokens are remembered, as the principal they name, until they expire: a dashboard sends the same token
+  // many times, and verification (WebCrypto HMAC or a JWKS signature) costs more than the rest of a cached read.
+  const verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
   const MAX_REMEMBERED = 10_000;
 
-  async function verify(token: string): Promise<JWTPayload> {
+  async function principalOf(token: string): Promise<Principal> {
     const known = verified.get(token);
     if (known) {
-      if (known.expiresAtMs > Date.now()) return known.payload;
+      if (known.expiresAtMs > Date.now()) return known.principal;
       verified.delete(token);
     }
     const payload = await verifyUncached(token);
+    const principal = toPrincipal(payload, token);
     if (verified.size >= MAX_REMEMBERED) verified.delete(verified.keys().next().value!);
-    verified.set(token, { payload, expiresAtMs: (payload.exp ?? 0) * 1000 });
-    return payload;
+    verified.set(token, { principal, expiresAtMs: (payload.exp ?? 0) * 1000 });
+    return principal;
+  }
+
+  function toPrincipal(payload: JWTPayload, token: string): Principal {
+    const workspaces = Array.isArray(payload.workspaces) ? payload.workspaces.filter((w): w is string => typeof w === 'string') : [];
+    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+    const subject = payload.sub ?? 'anonymous';
+    return Object.freeze({
+      subject,
+      workspaces: new Set(workspaces),
+      admin: scopes.includes(ADMIN_SCOPE),
+      rateLimitKey: createHash('sha256').update(`${payload.iss ?? ''}|${subject}|${payload.jti ?? token}`).digest('base64url').slice(0, 22),
+    });
   }
 
   async function verifyUncached(token: string): Promise<JWTPayload> {
@@ -67,18 +80,7 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
           headers: { 'WWW-Authenticate': 'Bearer' },
         });
       }
-      const payload = await verify(match[1]);
-      const workspaces = Array.isArray(payload.workspaces)
-        ? payload.workspaces.filter((w): w is string => typeof w === 'string')
-        : [];
-      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-      const subject = payload.sub ?? 'anonymous';
-      return {
-        subject,
-        workspaces: new Set(workspaces),
-        admin: scopes.includes(ADMIN_SCOPE),
-        rateLimitKey: createHash('sha256').update(`${payload.iss ?? ''}|${subject}|${payload.jti ?? match[1]}`).digest('base64url').slice(0, 22),
-      };
+      return principalOf(match[1]);
     },
     authorizeWorkspace(principal, workspaceId) {
       if (principal.admin || principal.workspaces.has(workspaceId)) return;

@@ -1,7 +1,7 @@
 // Widget values in the key-value store, sealed with the connection's own data key (executives' figures never
 // sit in Redis in plaintext), with one fetch per key across every instance (in-process single flight + lock).
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
-import { KV_TTL_MS, widgetCache, widgetFetchLock } from '../../lib/kv-keys.js';
+import { KV_TTL_MS, widgetCache, widgetCacheRoot, widgetFetchLock } from '../../lib/kv-keys.js';
 import type { KeyValueStore } from '../../lib/kv/kv.js';
 import { openWithDataKey, sealWithDataKey } from '../vault/vault.service.js';
 
@@ -29,20 +29,26 @@ export function hashParams(params: unknown): string {
 }
 
 const WAIT_STEP_MS = 20;
-/** Opened values kept in process, keyed by cache key; a read still fetches the sealed value from the store. */
+/** Opened values kept in process, keyed by cache key; a read still gets the sealed value from the store (or the near reader). */
 const OPENED_MAX = 5_000;
 
 export function createWidgetCache(deps: { kv: KeyValueStore }) {
   const { kv } = deps;
+  // Hits are read from process memory that Redis keeps coherent (see redis-near-cache.ts): no round trip per read.
+  const near = kv.nearReader(widgetCacheRoot());
   const inFlight = new Map<string, Promise<CachedValue>>();
   const keyOf = (slot: CacheSlot) => widgetCache(slot.connectionId, slot.widgetId, slot.paramsHash);
   // The last value opened per key, with the exact sealed text and data key it came from: a hit whose store still
   // holds the same text under the same key skips the decryption and the parse (the store stays the truth).
   const opened = new Map<string, { sealed: string; dataKey: CacheSlot['dataKey']; value: CachedValue }>();
 
-  async function read(slot: CacheSlot): Promise<CachedValue | undefined> {
+  /**
+   * The value under the slot's key. `authoritative` reads the store itself, not the near copy: the single-flight
+   * checks below must see another instance's write at once, not when its announcement arrives.
+   */
+  async function read(slot: CacheSlot, authoritative = false): Promise<CachedValue | undefined> {
     const key = keyOf(slot);
-    const sealed = await kv.get(key);
+    const sealed = authoritative ? await kv.get(key) : await near.get(key);
     if (!sealed) {
       opened.delete(key);
       return undefined;
@@ -64,6 +70,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
     const key = keyOf(slot);
     const ttl = Date.parse(value.freshUntil) - Date.now() + KV_TTL_MS.widgetCacheRetention;
     await kv.set(key, sealWithDataKey(slot.dataKey, key, JSON.stringify(value)), Math.max(1000, ttl));
+    near.forget(key);
   }
 
   /** Runs the loader once per key across instances; others wait for its value (or take over if it dies). */
@@ -75,7 +82,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
       if (await kv.acquire(lock, owner, KV_TTL_MS.widgetFetchLock)) {
         try {
           // Another instance may have fetched between our miss and our lock: use its value, fetch nothing.
-          const current = await read(slot);
+          const current = await read(slot, true);
           if (current && (!previous || current.fetchedAt > previous)) return current;
           const value = await loader();
           await write(slot, value);
@@ -87,7 +94,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
       // Another instance is fetching: wait for a value newer than the one we had, or for its lock to go.
       while (Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
-        const value = await read(slot);
+        const value = await read(slot, true);
         if (value && (!previous || value.fetchedAt > previous)) return value;
         if ((await kv.get(lock)) === null) break;
       }
@@ -98,6 +105,8 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
   return {
     read,
     write,
+    /** Reads served from process memory and from the store, for the metrics. */
+    nearStats: () => near.stats(),
     /**
      * One fetch per key: concurrent callers in this process share one promise; other instances wait on the
      * lock for a value newer than `previousFetchedAt` (the value the caller already had, if any).

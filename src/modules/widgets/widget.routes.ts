@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { connectionParams } from '../connections/connection.schemas.js';
+import type { WidgetAnswer } from './widget.service.js';
 
 const widgetAnswer = z
   .object({
@@ -19,7 +20,39 @@ const widgetAnswer = z
   })
   .meta({ id: 'WidgetData' });
 
+interface Rendered {
+  fetchedAt: string;
+  integrationId: string;
+  widgetId: string;
+  json: string;
+  etags: { fresh?: string; stale?: string };
+}
+
+/**
+ * A cached value is served many times: its data's JSON and its ETags are made once per value (keyed by the data
+ * object the cache hands out, checked against the value's identity) and the answer is written around them, with
+ * no per-request schema walk of the data (validated by kind when it was fetched).
+ */
+function createRenderer() {
+  const byData = new WeakMap<object, Rendered>();
+  return (a: WidgetAnswer): { etag: string; body: string } => {
+    const data = a.data as object;
+    let r = byData.get(data);
+    if (!r || r.fetchedAt !== a.fetchedAt || r.integrationId !== a.integrationId || r.widgetId !== a.widgetId) {
+      r = { fetchedAt: a.fetchedAt, integrationId: a.integrationId, widgetId: a.widgetId, json: JSON.stringify(a.data), etags: {} };
+      byData.set(data, r);
+    }
+    const which = a.stale ? 'stale' : 'fresh';
+    const etag = (r.etags[which] ??= `W/"${createHash('sha256').update(`${a.integrationId}|${a.widgetId}|${r.json}|${a.fetchedAt}|${a.stale}`).digest('base64url').slice(0, 27)}"`);
+    const body =
+      `{"widgetId":${JSON.stringify(a.widgetId)},"integrationId":${JSON.stringify(a.integrationId)},"kind":"${a.kind}",` +
+      `"data":${r.json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`;
+    return { etag, body };
+  };
+}
+
 export function widgetRoutes(deps: Pick<Deps, 'widgets'>) {
+  const rendered = createRenderer();
   return async function register(app: FastifyInstance) {
     app.withTypeProvider<ZodTypeProvider>().get('/integrations/:integrationId/widgets/:widgetId/data', {
       schema: {
@@ -35,12 +68,13 @@ export function widgetRoutes(deps: Pick<Deps, 'widgets'>) {
       const result = await deps.widgets.getData(request.params.workspaceId, request.params.integrationId, request.params.widgetId, params, {
         refresh: refresh === 'true' || refresh === '1',
       });
-      const etag = `W/"${createHash('sha256').update(`${result.integrationId}|${result.widgetId}|${JSON.stringify(params)}|${result.fetchedAt}|${result.stale}`).digest('base64url').slice(0, 27)}"`;
+      const { etag, body } = rendered(result);
       const maxAge = result.stale ? 0 : Math.max(0, Math.floor((Date.parse(result.expiresAt) - Date.now()) / 1000));
       void reply.header('etag', etag).header('cache-control', `private, max-age=${maxAge}`);
       const presented = request.headers['if-none-match'];
       if (presented && presented.split(',').map((t) => t.trim()).includes(etag)) return reply.code(304).send(null);
-      return result;
+      // Already JSON (the schema above documents it): a string with a JSON content type is sent as is.
+      return reply.type('application/json; charset=utf-8').send(body as unknown as WidgetAnswer);
     });
   };
 }

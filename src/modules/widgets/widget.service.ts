@@ -49,7 +49,13 @@ interface Resolved {
   slot: CacheSlot;
 }
 
+/** Parsed params kept per widget and query: dashboards repeat the same few queries, and parsing plus hashing them is
+ * a measurable part of a cached read. Params schemas are pure (static defaults), so a query always parses the same. */
+const PARSED_MAX = 2_000;
+
 export function createWidgetService(deps: WidgetServiceDeps) {
+  const parsedByWidget = new WeakMap<WidgetDefinition, Map<string, { params: unknown; paramsHash: string }>>();
+
   function parseParams(widget: WidgetDefinition, query: Record<string, unknown>) {
     const parsed = widget.params.safeParse(query);
     if (!parsed.success) {
@@ -60,6 +66,19 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     return parsed.data;
   }
 
+  function parsedParams(widget: WidgetDefinition, query: Record<string, unknown>): { params: unknown; paramsHash: string } {
+    let known = parsedByWidget.get(widget);
+    if (!known) parsedByWidget.set(widget, (known = new Map()));
+    const text = JSON.stringify(query);
+    const hit = known.get(text);
+    if (hit) return hit;
+    const params = parseParams(widget, query);
+    const entry = { params, paramsHash: hashParams(params) };
+    if (known.size >= PARSED_MAX) known.delete(known.keys().next().value!);
+    known.set(text, entry);
+    return entry;
+  }
+
   function resolve(row: ConnectionRow, dataKey: Buffer | KeyObject | undefined, widgetId: string, query: Record<string, unknown>): Resolved {
     const connector = getConnector(row.integration);
     const widget = connector?.widgets[widgetId];
@@ -68,8 +87,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     if (row.status === 'disconnected' || !dataKey) throw new AppError('connection_inactive', `The ${connector.name} connection is disconnected.`);
     const missing = connector.auth.type === 'oauth2' ? widget.scopes.filter((s) => !row.scopes.includes(s)) : [];
     if (missing.length) throw new AppError('insufficient_scope', `This widget needs the scopes ${missing.join(', ')}; reconnect with them.`);
-    const params = parseParams(widget, query);
-    const paramsHash = hashParams(params);
+    const { params, paramsHash } = parsedParams(widget, query);
     const slot = { connectionId: row.id, widgetId, paramsHash, dataKey };
     return { row, connector, widget, params, slot };
   }
@@ -159,7 +177,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       const row = await deps.connectionRepo.findById(connectionId);
       if (!row) throw new AppError('connection_not_found', `No integration ${connectionId}.`);
       const r = resolve(row, row.dataKey ? deps.vault.unwrapDataKey(row.id, row.dataKey) : undefined, widgetId, params);
-      const cached = await deps.cache.read(r.slot);
+      const cached = await deps.cache.read(r.slot, true);
       if (cached && options.unlessFetchedSince && Date.parse(cached.fetchedAt) >= options.unlessFetchedSince.getTime()) return false;
       try {
         await deps.cache.fetch(r.slot, loaderFor(r), cached?.fetchedAt);
