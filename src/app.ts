@@ -44,16 +44,30 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   const rateLimiter = createInboundRateLimiter({ redis: deps.redis, limits: config.rateLimit });
 
-  // Security headers decided by helmet once (the Fastify plugin rebuilt them on every request). The API
-  // answers JSON; /docs and the OAuth pages set their own CSP, which takes precedence over this one.
-  const securityHeaders = securityHeaderList({
+  // Security headers decided by helmet once (the Fastify plugin rebuilt them on every request). The API answers
+  // JSON: it gets the headers that matter for an API (OWASP REST Security): CSP default-src/frame-ancestors
+  // 'none', HSTS, nosniff, X-Frame-Options, CORP, Referrer-Policy. The HTML pages (/docs, the OAuth pages) get
+  // helmet's full set, those for documents too; they set their own CSP, which takes precedence over this one.
+  const documentHeaders = securityHeaderList({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  const apiHeaders = securityHeaderList({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
   });
   // Providers' webhook deliveries get no browser security headers: nothing there is ever rendered by a browser,
   // and the webhook path is the hub's hottest.
   app.addHook('onRequest', (request, reply, done) => {
-    if (!request.url.startsWith('/webhooks/')) applyHeaders(reply.raw, securityHeaders);
+    const { url } = request;
+    if (url.startsWith('/docs') || url.startsWith('/oauth/')) applyHeaders(reply.raw, documentHeaders);
+    else if (!url.startsWith('/webhooks/')) applyHeaders(reply.raw, apiHeaders);
     done();
   });
   await app.register(cookie);
@@ -76,12 +90,13 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request are written callback-style: an async hook costs a promise per request even when, as
+  // on most requests, it has nothing to wait for.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     const routeConfig = request.routeOptions.config;
-    if (routeConfig.rateLimit === false || routeConfig.workspaceAuth) return;
-    if (request.url.startsWith('/docs')) return;
-    await rateLimiter.consume('ip', request.ip, reply);
+    if (routeConfig.rateLimit === false || routeConfig.workspaceAuth || request.url.startsWith('/docs')) return done();
+    rateLimiter.consume('ip', request.ip, reply).then(() => done(), done);
   });
   // Once shutdown begins, every answer closes its connection: a keep-alive connection whose request was in flight
   // at SIGTERM would otherwise stay open (idle) after it and hold app.close() until the keep-alive timeout.
@@ -89,15 +104,23 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    deps.metrics.httpRequestDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'not_found', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  // One histogram child per (method, route, status), found by a plain string: prom-client would otherwise hash the
+  // label object on every observation.
+  const durations = new Map<string, { observe(seconds: number): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'not_found';
+    const id = `${request.method} ${reply.statusCode} ${route}`;
+    let child = durations.get(id);
+    if (!child) {
+      child = deps.metrics.httpRequestDuration.labels({ method: request.method, route, status: String(reply.statusCode) });
+      durations.set(id, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());

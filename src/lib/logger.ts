@@ -65,35 +65,56 @@ export function createLogger(options: { level: string; pretty?: boolean; destina
 
 export type { Logger };
 
-type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-
 /**
  * A request's logger, made only when something is logged at an enabled level: pino's child() serializes and
  * redacts the bindings on every request, and most requests log nothing at the production level.
  */
+class LazyChild {
+  #made: Logger | undefined;
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindingsGiven: Record<string, unknown>,
+  ) {}
+
+  private real(): Logger {
+    return (this.#made ??= this.parent.child(this.bindingsGiven));
+  }
+
+  get level(): string {
+    return this.parent.level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return this.parent.isLevelEnabled(level);
+  }
+  bindings(): Record<string, unknown> {
+    return this.real().bindings();
+  }
+  child(bindings: Record<string, unknown>, options?: pino.ChildLoggerOptions): Logger {
+    return this.real().child(bindings, options);
+  }
+  silent(): void {}
+  fatal(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('fatal')) (this.real().fatal as (...a: unknown[]) => void)(...args);
+  }
+  error(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('error')) (this.real().error as (...a: unknown[]) => void)(...args);
+  }
+  warn(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('warn')) (this.real().warn as (...a: unknown[]) => void)(...args);
+  }
+  info(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('info')) (this.real().info as (...a: unknown[]) => void)(...args);
+  }
+  debug(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('debug')) (this.real().debug as (...a: unknown[]) => void)(...args);
+  }
+  trace(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('trace')) (this.real().trace as (...a: unknown[]) => void)(...args);
+  }
+}
+
+/** The child logger Fastify makes per request, made lazily (see LazyChild); with options, made at once. */
 export function lazyChild(parent: Logger, bindings: Record<string, unknown>, options: pino.ChildLoggerOptions): Logger {
   if (options && Object.keys(options).length) return parent.child(bindings, options);
-  let made: Logger | undefined;
-  const real = () => (made ??= parent.child(bindings));
-  const at = (level: Level) =>
-    function log(this: unknown, ...args: unknown[]) {
-      if (!parent.isLevelEnabled(level)) return;
-      (real()[level] as (...a: unknown[]) => void)(...args);
-    };
-  const lazy = {
-    fatal: at('fatal'),
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    trace: at('trace'),
-    silent: () => undefined,
-    child: (more: Record<string, unknown>, opts?: pino.ChildLoggerOptions) => real().child(more, opts),
-    isLevelEnabled: (level: string) => parent.isLevelEnabled(level),
-    bindings: () => real().bindings(),
-    get level() {
-      return parent.level;
-    },
-  };
-  return lazy as unknown as Logger;
+  return new LazyChild(parent, bindings) as unknown as Logger;
 }

@@ -86,6 +86,19 @@ describe('headers and ids', () => {
     const problem = await t.app.inject({ method: 'GET', url: '/no-such-route' });
     expect(problem.headers['x-content-type-options']).toBe('nosniff');
     expect(problem.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    // JSON answers carry the API set (OWASP REST), not the headers that only matter to HTML documents ...
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    for (const documentOnly of ['x-dns-prefetch-control', 'cross-origin-opener-policy', 'origin-agent-cluster', 'x-download-options']) {
+      expect(res.headers[documentOnly]).toBeUndefined();
+    }
+    // ... which the HTML pages get, with their own CSP.
+    const docs = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.headers['x-content-type-options']).toBe('nosniff');
+    expect(docs.headers['x-dns-prefetch-control']).toBe('off');
+    expect(docs.headers['cross-origin-opener-policy']).toBe('same-origin');
+    const oauthPage = await t.app.inject({ method: 'GET', url: '/oauth/authorize/no-such-state' });
+    expect(oauthPage.headers['x-dns-prefetch-control']).toBe('off');
+    expect(oauthPage.headers['strict-transport-security']).toBeDefined();
   });
 
   it('keeps a well-formed caller request id and replaces a malformed one', async () => {
