@@ -18,7 +18,7 @@ const settings = {
   /** Seconds of load per provider, side and concurrency. */
   seconds: Number(env('BENCH_DURATION', '6')),
   /** Unique signed deliveries made per run: more than the fastest side can send in `seconds`. */
-  deliveriesPerRun: Number(env('BENCH_WEBHOOK_N', '40000')),
+  deliveriesPerRun: Number(env('BENCH_WEBHOOK_N', '100000')),
   providers: env('BENCH_WEBHOOK_PROVIDERS', 'github,stripe').split(',') as Provider[],
   databaseUrl: env('BENCH_WEBHOOK_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/hub_bench_webhooks'),
   redisUrl: env('BENCH_REDIS_URL', 'redis://127.0.0.1:6379/7'),

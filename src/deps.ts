@@ -37,6 +37,7 @@ import { createSubscriptionScheduler, type SubscriptionScheduler } from './modul
 import { createWebhookSubscriptionRepo } from './modules/webhooks/subscriptions/webhook-subscription.repo.js';
 import { createWebhookSubscriptionService, type WebhookSubscriptionService } from './modules/webhooks/subscriptions/webhook-subscription.service.js';
 import { createWebhookEventRepo, type WebhookEventRepo } from './modules/webhooks/webhook-event.repo.js';
+import { createInboxWriter } from './modules/webhooks/inbox-writer.js';
 import { createWebhookIngest, type WebhookIngest } from './modules/webhooks/webhook-ingest.service.js';
 import { createWebhookProcessing } from './modules/webhooks/webhook-processing.service.js';
 import { createWebhookProcessor, type WebhookProcessor } from './modules/webhooks/webhook-processor.js';
@@ -172,7 +173,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       store.kv.publish(webhookWakeChannel(), '1').catch((err: unknown) => logger.warn({ err }, 'could not wake webhook workers'));
     }, 5).unref();
   };
-  const webhookIngest = createWebhookIngest({ config, events: webhookEventRepo, subscriptions: webhookSubscriptions, metrics, logger, onStored });
+  // Deliveries arriving together are stored together (group commit), on at most half the pool's connections
+  // (PGlite has one connection: one insert at a time, everything else waiting joins the next).
+  const inboxInFlight = database.kind === 'pglite' ? 1 : Math.max(1, Math.min(4, Math.floor(config.databasePoolSize / 2)));
+  const inbox = createInboxWriter(webhookEventRepo, { maxInFlight: inboxInFlight });
+  const webhookIngest = createWebhookIngest({ config, events: inbox, subscriptions: webhookSubscriptions, metrics, logger, onStored });
 
   return {
     config,

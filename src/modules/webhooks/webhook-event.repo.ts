@@ -42,12 +42,22 @@ export function createWebhookEventRepo(db: Db) {
         const rows = await insertOne.execute({ ...e, eventType: e.eventType ?? '', routingKeys: e.routingKeys ?? [], connectionId: e.connectionId ?? null, headers: e.headers ?? {}, payload: e.payload ?? null });
         return rows.map((r) => r.id);
       }
-      const rows = await db
-        .insert(webhookEvents)
-        .values(events)
-        .onConflictDoNothing({ target: [webhookEvents.connector, webhookEvents.deliveryId] })
-        .returning({ id: webhookEvents.id });
-      return rows.map((r) => r.id);
+      // Many events (a batch of deliveries, or a delivery carrying several): one statement with one JSON parameter,
+      // read back as rows (as finishMany), whatever the count.
+      const json = JSON.stringify(
+        events.map((e) => ({
+          id: e.id, connector: e.connector, delivery_id: e.deliveryId, event_type: e.eventType ?? '', routing_keys: e.routingKeys ?? [],
+          connection_id: e.connectionId ?? null, headers: e.headers ?? {}, payload: e.payload ?? null, received_at: e.receivedAt ?? new Date(),
+        })),
+      );
+      const rows = await db.execute(sql`
+        INSERT INTO webhook_events (id, connector, delivery_id, event_type, routing_keys, connection_id, headers, payload, received_at)
+        SELECT v.id, v.connector, v.delivery_id, v.event_type, v.routing_keys, v.connection_id, v.headers, v.payload, v.received_at
+          FROM jsonb_to_recordset(${json}::jsonb)
+            AS v(id text, connector text, delivery_id text, event_type text, routing_keys text[], connection_id text, headers jsonb, payload jsonb, received_at timestamptz)
+        ON CONFLICT (connector, delivery_id) DO NOTHING
+        RETURNING id`);
+      return (rows as unknown as { rows: { id: string }[] }).rows.map((r) => r.id);
     },
 
     /**
