@@ -7,7 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Deps } from './deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { lazyChild, type Logger } from './lib/logger.js';
-import { applyHeaders, securityHeaderList } from './http/security-headers.js';
+import { securityHeaderSet } from './http/security-headers.js';
 import { createInboundRateLimiter } from './http/rate-limit.js';
 import { guardWorkspaceRoutes } from './http/workspace-auth.js';
 import { randomUUID } from 'node:crypto';
@@ -45,18 +45,18 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const rateLimiter = createInboundRateLimiter({ redis: deps.redis, limits: config.rateLimit });
 
   // Security headers decided by helmet once (the Fastify plugin rebuilt them on every request). The API answers
-  // JSON: it gets the headers that matter for an API (OWASP REST Security): CSP default-src/frame-ancestors
-  // 'none', HSTS, nosniff, X-Frame-Options, CORP, Referrer-Policy. The HTML pages (/docs, the OAuth pages) get
-  // helmet's full set, those for documents too; they set their own CSP, which takes precedence over this one.
-  const documentHeaders = securityHeaderList({
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  });
-  const apiHeaders = securityHeaderList({
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'same-site' },
+  // JSON: it gets the set OWASP's REST Security Cheat Sheet lists for APIs (CSP default-src/frame-ancestors
+  // 'none', HSTS, nosniff, X-Frame-Options). The HTML pages (/docs, the OAuth pages) get helmet's full set, those
+  // for documents too; they set their own CSP, which takes precedence over this one.
+  const csp = { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } };
+  const documentHeaders = securityHeaderSet({ contentSecurityPolicy: csp, crossOriginResourcePolicy: { policy: 'same-site' } });
+  const apiHeaders = securityHeaderSet({
+    contentSecurityPolicy: csp,
+    crossOriginEmbedderPolicy: false,
     crossOriginOpenerPolicy: false,
+    crossOriginResourcePolicy: false,
     originAgentCluster: false,
+    referrerPolicy: false,
     xDnsPrefetchControl: false,
     xDownloadOptions: false,
     xPermittedCrossDomainPolicies: false,
@@ -66,8 +66,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // and the webhook path is the hub's hottest.
   app.addHook('onRequest', (request, reply, done) => {
     const { url } = request;
-    if (url.startsWith('/docs') || url.startsWith('/oauth/')) applyHeaders(reply.raw, documentHeaders);
-    else if (!url.startsWith('/webhooks/')) applyHeaders(reply.raw, apiHeaders);
+    if (url.startsWith('/docs') || url.startsWith('/oauth/')) void reply.headers(documentHeaders);
+    else if (!url.startsWith('/webhooks/')) void reply.headers(apiHeaders);
     done();
   });
   await app.register(cookie);

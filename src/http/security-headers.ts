@@ -3,10 +3,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 
-export type HeaderList = readonly (readonly [string, string])[];
+export type HeaderSet = Readonly<Record<string, string>>;
 
-/** The headers helmet sets with these options, captured by running it once against a recording response. */
-export function securityHeaderList(options: Parameters<typeof helmet>[0]): HeaderList {
+/**
+ * The headers helmet sets with these options, captured by running it once against a recording response. Given to
+ * Fastify's reply (reply.headers), not to the raw response: Node then writes every header of the answer in one
+ * pass instead of storing these first and merging the reply's into them.
+ */
+export function securityHeaderSet(options: Parameters<typeof helmet>[0]): HeaderSet {
   const set = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: string | number | readonly string[]) => void set.set(name.toLowerCase(), String(value)),
@@ -18,9 +22,5 @@ export function securityHeaderList(options: Parameters<typeof helmet>[0]): Heade
     failed = err;
   });
   if (failed) throw failed instanceof Error ? failed : new Error(String(failed));
-  return [...set.entries()];
-}
-
-export function applyHeaders(res: ServerResponse, headers: HeaderList): void {
-  for (const [name, value] of headers) res.setHeader(name, value);
+  return Object.freeze(Object.fromEntries(set));
 }

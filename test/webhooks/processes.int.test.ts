@@ -107,6 +107,13 @@ if (onRealBackends) describe('two hub processes on PostgreSQL and Redis', () => 
     const [a, b] = [await start(env), await start(env)];
     const streams = [await openEventStream(a.url, ws, token), await openEventStream(b.url, ws, token)];
     try {
+      for (const { response } of streams) {
+        // The stream is written raw, yet carries the headers every API answer has.
+        expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('ratelimit-limit')).toBeTruthy();
+        expect(response.headers.get('x-request-id')).toMatch(/^req_/);
+      }
       const { init } = await githubDelivery({ action: 'opened', number: 1, installation: { id: 515151 } });
       expect((await fetch(`${a.url}/webhooks/github`, init)).status).toBe(200);
       for (const stream of streams) {

@@ -1,5 +1,6 @@
 // GET /workspaces/:workspaceId/events: the workspace's live events as Server-Sent Events, with heartbeats and
 // Last-Event-ID resume. Streams end when the hub shuts down (clients reconnect to another instance).
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -36,6 +37,8 @@ export function eventsRoutes(deps: Pick<Deps, 'liveEvents' | 'config'>) {
       const res = reply.raw;
       reply.hijack();
       res.writeHead(200, {
+        // What the hooks set (security and rate-limit headers), then the stream's own.
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
         connection: 'keep-alive',

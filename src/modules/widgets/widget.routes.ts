@@ -22,32 +22,44 @@ const widgetAnswer = z
 
 interface Rendered {
   fetchedAt: string;
+  expiresAt: string;
   integrationId: string;
   widgetId: string;
+  expiresAtMs: number;
   json: string;
-  etags: { fresh?: string; stale?: string };
+  /** Per answer variant (`stale|source`): its ETag and its whole body. */
+  variants: Map<string, { etag: string; body: string }>;
 }
 
 /**
- * A cached value is served many times: its data's JSON and its ETags are made once per value (keyed by the data
- * object the cache hands out, checked against the value's identity) and the answer is written around them, with
- * no per-request schema walk of the data (validated by kind when it was fetched).
+ * A cached value is served many times: its answers (body and ETag, per stale/source variant) are made once per
+ * value, keyed by the data object the cache hands out and checked against the value's identity, with no
+ * per-request schema walk of the data (validated by kind when it was fetched).
  */
 function createRenderer() {
   const byData = new WeakMap<object, Rendered>();
-  return (a: WidgetAnswer): { etag: string; body: string } => {
+  return (a: WidgetAnswer): { etag: string; body: string; expiresAtMs: number } => {
     const data = a.data as object;
     let r = byData.get(data);
-    if (!r || r.fetchedAt !== a.fetchedAt || r.integrationId !== a.integrationId || r.widgetId !== a.widgetId) {
-      r = { fetchedAt: a.fetchedAt, integrationId: a.integrationId, widgetId: a.widgetId, json: JSON.stringify(a.data), etags: {} };
+    if (!r || r.fetchedAt !== a.fetchedAt || r.expiresAt !== a.expiresAt || r.integrationId !== a.integrationId || r.widgetId !== a.widgetId) {
+      r = {
+        fetchedAt: a.fetchedAt, expiresAt: a.expiresAt, integrationId: a.integrationId, widgetId: a.widgetId,
+        expiresAtMs: Date.parse(a.expiresAt), json: JSON.stringify(a.data), variants: new Map(),
+      };
       byData.set(data, r);
     }
-    const which = a.stale ? 'stale' : 'fresh';
-    const etag = (r.etags[which] ??= `W/"${createHash('sha256').update(`${a.integrationId}|${a.widgetId}|${r.json}|${a.fetchedAt}|${a.stale}`).digest('base64url').slice(0, 27)}"`);
-    const body =
-      `{"widgetId":${JSON.stringify(a.widgetId)},"integrationId":${JSON.stringify(a.integrationId)},"kind":"${a.kind}",` +
-      `"data":${r.json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`;
-    return { etag, body };
+    const variant = `${a.stale}|${a.source}`;
+    let made = r.variants.get(variant);
+    if (!made) {
+      made = {
+        etag: `W/"${createHash('sha256').update(`${a.integrationId}|${a.widgetId}|${r.json}|${a.fetchedAt}|${a.stale}`).digest('base64url').slice(0, 27)}"`,
+        body:
+          `{"widgetId":${JSON.stringify(a.widgetId)},"integrationId":${JSON.stringify(a.integrationId)},"kind":"${a.kind}",` +
+          `"data":${r.json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`,
+      };
+      r.variants.set(variant, made);
+    }
+    return { etag: made.etag, body: made.body, expiresAtMs: r.expiresAtMs };
   };
 }
 
@@ -68,8 +80,8 @@ export function widgetRoutes(deps: Pick<Deps, 'widgets'>) {
       const result = await deps.widgets.getData(request.params.workspaceId, request.params.integrationId, request.params.widgetId, params, {
         refresh: refresh === 'true' || refresh === '1',
       });
-      const { etag, body } = rendered(result);
-      const maxAge = result.stale ? 0 : Math.max(0, Math.floor((Date.parse(result.expiresAt) - Date.now()) / 1000));
+      const { etag, body, expiresAtMs } = rendered(result);
+      const maxAge = result.stale ? 0 : Math.max(0, Math.floor((expiresAtMs - Date.now()) / 1000));
       void reply.header('etag', etag).header('cache-control', `private, max-age=${maxAge}`);
       const presented = request.headers['if-none-match'];
       if (presented && presented.split(',').map((t) => t.trim()).includes(etag)) return reply.code(304).send(null);
