@@ -130,7 +130,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     api,
     kv: store.kv,
     logger,
-    onRead: (row, widgetId, params, paramsHash) => recordRead(row.id, widgetId, params, paramsHash),
+    onRead: (row, widgetId, params, paramsHash, cacheKey) => recordRead(row.id, widgetId, params, paramsHash, cacheKey),
   });
   const syncRepo = createSyncRepo(database.db);
   const sync = createSyncService({ config, syncRepo, connectionRepo, jobs, widgets, logger });

@@ -311,11 +311,15 @@ describe(`KeyValueStore contract (${onRedis ? 'redis' : 'memory'})`, () => {
     await kv.set('hot:a', '1');
     expect(await near.get('hot:a')).toBe('1');
     expect(await near.get('hot:a')).toBe('1');
+    // peek answers only what is kept (never a stale value): the value itself, or nothing and `get` asks the store.
+    expect([undefined, '1']).toContain(near.peek('hot:a'));
+    expect(near.peek('hot:never-written')).toBeUndefined();
     await kv.set('hot:a', '2');
     near.forget('hot:a');
     expect(await near.get('hot:a')).toBe('2');
     await kv.del('hot:a');
     await waitFor(async () => (await near.get('hot:a')) === null, 2_000);
+    expect(near.peek('hot:a')).toBeUndefined();
     await kv.set('hot:b', 'soon gone', 100);
     expect(await near.get('hot:b')).toBe('soon gone');
     await waitFor(async () => (await near.get('hot:b')) === null, 3_000);

@@ -35,6 +35,8 @@ export interface NearReader {
   /** As `get`; a change made through any store connected to the same server is seen once its announcement
    *  arrives (moments), and always within `maxAgeMs`. */
   get(key: string): Promise<string | null>;
+  /** The value kept in process for the key, if any, without waiting (undefined: ask `get`). */
+  peek(key: string): string | undefined;
   /** Drops what is kept for the key: call it after writing the key, so this process reads its own write. */
   forget(key: string): void;
   stats(): { hits: number; misses: number; entries: number; armed: boolean };

@@ -238,6 +238,12 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
           hits++;
           return live(key)?.value ?? null;
         },
+        peek: (key) => {
+          if (!key.startsWith(prefix)) throw new RangeError(`near reader for '${prefix}' asked for a key outside it`);
+          const value = live(key)?.value;
+          if (value !== undefined) hits++;
+          return value;
+        },
         forget: () => undefined,
         stats: () => ({ hits, misses: 0, entries: 0, armed: true }),
       };

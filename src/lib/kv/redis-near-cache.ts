@@ -106,6 +106,14 @@ export function createRedisNearReader(client: Redis, fullPrefix: string, onError
       return value;
     },
 
+    peek(key) {
+      if (!armed) return undefined;
+      const known = entries.get(key);
+      if (!known || Date.now() - known.at >= maxAgeMs) return undefined;
+      stats.hits++;
+      return known.value;
+    },
+
     forget(key) {
       epoch++;
       entries.delete(key);

@@ -125,11 +125,13 @@ if (process.env.HUB_TEST_BACKEND === 'postgres-redis') {
       expect(await near.get('n:k')).toBe('v1');
       expect(near.stats().hits).toBe(before.hits + 1);
       expect(near.stats().misses).toBe(before.misses);
+      expect(near.peek('n:k')).toBe('v1');
 
       await b.set('n:k', 'v2');
       await waitFor(async () => (await near.get('n:k')) === 'v2');
       await b.del('n:k');
       await waitFor(async () => (await near.get('n:k')) === null);
+      expect(near.peek('n:k')).toBeUndefined();
       // Keys outside the prefix are never announced, so never kept.
       await expect(near.get('other')).rejects.toThrow(RangeError);
     });

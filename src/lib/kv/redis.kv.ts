@@ -119,7 +119,7 @@ export function createRedisKeyValueStore(client: Redis, options: RedisKeyValueSt
     nearReader(readerPrefix, readerOptions) {
       const reader = createRedisNearReader(client, k(checkPrefix(readerPrefix)), options.onError ?? reportToStderr, readerOptions);
       nearReaders.push(reader);
-      return { get: (key) => reader.get(k(key)), forget: (key) => reader.forget(k(key)), stats: () => reader.stats() };
+      return { get: (key) => reader.get(k(key)), peek: (key) => reader.peek(k(key)), forget: (key) => reader.forget(k(key)), stats: () => reader.stats() };
     },
 
     async ping() {

@@ -38,6 +38,12 @@ export function createConnectionCache(deps: {
       entries.clear();
     },
 
+    /** The cached connection if this process holds it fresh (no await: the hot path of a cached widget read). */
+    peek(workspaceId: string, connectionId: string): CachedConnection | undefined {
+      const hit = entries.get(connectionId);
+      return hit && hit.expiresAt > Date.now() && hit.value.row.workspaceId === workspaceId ? hit.value : undefined;
+    },
+
     async get(workspaceId: string, connectionId: string): Promise<CachedConnection | undefined> {
       const hit = entries.get(connectionId);
       if (hit && hit.expiresAt > Date.now()) return hit.value.row.workspaceId === workspaceId ? hit.value : undefined;

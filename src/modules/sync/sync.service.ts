@@ -123,8 +123,9 @@ export function createSyncService(deps: {
     /** Remembers a read for syncs, at most once per key per few minutes per instance (no write per read). */
     readRecorder() {
       const lastWrite = new Map<string, number>();
-      return (connectionId: string, widgetId: string, params: unknown, paramsHash: string) => {
-        const key = `${connectionId}|${widgetId}|${paramsHash}`;
+      // `readKey` names the (connection, widget, params) read: the widget's cache key, made once per query.
+      return (connectionId: string, widgetId: string, params: unknown, paramsHash: string, readKey = `${connectionId}|${widgetId}|${paramsHash}`) => {
+        const key = readKey;
         const now = Date.now();
         if ((lastWrite.get(key) ?? 0) > now - 5 * 60_000) return;
         if (lastWrite.size > 50_000) lastWrite.clear();

@@ -17,6 +17,8 @@ export interface CacheSlot {
   widgetId: string;
   paramsHash: string;
   dataKey: Buffer | KeyObject;
+  /** The cache key, when the caller already has it (made once per connection and params, not per read). */
+  key?: string;
 }
 
 /** A stable hash of parsed params: key order does not matter. */
@@ -37,7 +39,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
   // Hits are read from process memory that Redis keeps coherent (see redis-near-cache.ts): no round trip per read.
   const near = kv.nearReader(widgetCacheRoot());
   const inFlight = new Map<string, Promise<CachedValue>>();
-  const keyOf = (slot: CacheSlot) => widgetCache(slot.connectionId, slot.widgetId, slot.paramsHash);
+  const keyOf = (slot: CacheSlot) => slot.key ?? widgetCache(slot.connectionId, slot.widgetId, slot.paramsHash);
   // The last value opened per key, with the exact sealed text and data key it came from: a hit whose store still
   // holds the same text under the same key skips the decryption and the parse (the store stays the truth).
   const opened = new Map<string, { sealed: string; dataKey: CacheSlot['dataKey']; value: CachedValue }>();
@@ -48,7 +50,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
    */
   async function read(slot: CacheSlot, authoritative = false): Promise<CachedValue | undefined> {
     const key = keyOf(slot);
-    const sealed = authoritative ? await kv.get(key) : await near.get(key);
+    const sealed = authoritative ? await kv.get(key) : (near.peek(key) ?? (await near.get(key)));
     if (!sealed) {
       opened.delete(key);
       return undefined;

@@ -6,7 +6,7 @@ import { getConnector } from '../../connectors/index.js';
 import type { ConnectorDefinition, WidgetDefinition } from '../../connectors/types.js';
 import type { ConnectionRow } from '../../db/schema.js';
 import { AppError, ProviderError } from '../../errors.js';
-import { KV_TTL_MS, widgetForcedRefresh } from '../../lib/kv-keys.js';
+import { KV_TTL_MS, widgetCache as widgetCacheKey, widgetForcedRefresh } from '../../lib/kv-keys.js';
 import type { KeyValueStore } from '../../lib/kv/kv.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ConnectionCache } from '../connections/connection-cache.js';
@@ -29,14 +29,14 @@ export interface WidgetAnswer {
 
 export interface WidgetServiceDeps {
   connectionRepo: Pick<ConnectionRepo, 'findById'>;
-  connectionCache: Pick<ConnectionCache, 'get'>;
+  connectionCache: Pick<ConnectionCache, 'get' | 'peek'>;
   vault: Pick<Vault, 'unwrapDataKey'>;
   cache: WidgetCache;
   api: ProviderApiFactory;
   kv: KeyValueStore;
   logger: Logger;
   /** Told of every read (with the query as sent), so syncs and webhooks know which widgets to keep warm. */
-  onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string) => void;
+  onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string, cacheKey: string) => void;
 }
 
 const USER_MUST_ACT = new Set(['reauth_required', 'insufficient_scope', 'connection_inactive']);
@@ -53,8 +53,15 @@ interface Resolved {
  * a measurable part of a cached read. Params schemas are pure (static defaults), so a query always parses the same. */
 const PARSED_MAX = 2_000;
 
+interface ParsedQuery {
+  params: unknown;
+  paramsHash: string;
+  /** The cache key per connection id (a bounded few per query), made once. */
+  keys: Map<string, string>;
+}
+
 export function createWidgetService(deps: WidgetServiceDeps) {
-  const parsedByWidget = new WeakMap<WidgetDefinition, Map<string, { params: unknown; paramsHash: string }>>();
+  const parsedByWidget = new WeakMap<WidgetDefinition, Map<string, ParsedQuery>>();
 
   function parseParams(widget: WidgetDefinition, query: Record<string, unknown>) {
     const parsed = widget.params.safeParse(query);
@@ -66,14 +73,14 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     return parsed.data;
   }
 
-  function parsedParams(widget: WidgetDefinition, query: Record<string, unknown>): { params: unknown; paramsHash: string } {
+  function parsedParams(widget: WidgetDefinition, query: Record<string, unknown>): ParsedQuery {
     let known = parsedByWidget.get(widget);
     if (!known) parsedByWidget.set(widget, (known = new Map()));
     const text = JSON.stringify(query);
     const hit = known.get(text);
     if (hit) return hit;
     const params = parseParams(widget, query);
-    const entry = { params, paramsHash: hashParams(params) };
+    const entry: ParsedQuery = { params, paramsHash: hashParams(params), keys: new Map() };
     if (known.size >= PARSED_MAX) known.delete(known.keys().next().value!);
     known.set(text, entry);
     return entry;
@@ -87,8 +94,14 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     if (row.status === 'disconnected' || !dataKey) throw new AppError('connection_inactive', `The ${connector.name} connection is disconnected.`);
     const missing = connector.auth.type === 'oauth2' ? widget.scopes.filter((s) => !row.scopes.includes(s)) : [];
     if (missing.length) throw new AppError('insufficient_scope', `This widget needs the scopes ${missing.join(', ')}; reconnect with them.`);
-    const { params, paramsHash } = parsedParams(widget, query);
-    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey };
+    const parsed = parsedParams(widget, query);
+    const { params, paramsHash } = parsed;
+    let key = parsed.keys.get(row.id);
+    if (key === undefined) {
+      if (parsed.keys.size >= 100) parsed.keys.clear();
+      parsed.keys.set(row.id, (key = widgetCacheKey(row.id, widgetId, paramsHash)));
+    }
+    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey, key };
     return { row, connector, widget, params, slot };
   }
 
@@ -151,12 +164,12 @@ export function createWidgetService(deps: WidgetServiceDeps) {
 
   return {
     async getData(workspaceId: string, connectionId: string, widgetId: string, query: Record<string, unknown>, options: { refresh?: boolean } = {}): Promise<WidgetAnswer> {
-      const connection = await deps.connectionCache.get(workspaceId, connectionId);
+      const connection = deps.connectionCache.peek(workspaceId, connectionId) ?? (await deps.connectionCache.get(workspaceId, connectionId));
       if (!connection) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
       const { row } = connection;
       const r = resolve(row, connection.dataKey, widgetId, query);
       // The query as the dashboard sent it: syncs and webhooks parse it again exactly as a read would.
-      deps.onRead?.(row, widgetId, query, r.slot.paramsHash);
+      deps.onRead?.(row, widgetId, query, r.slot.paramsHash, r.slot.key!);
       const cached = await deps.cache.read(r.slot);
       if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
       if (!cached) return fromProvider(r, undefined);
