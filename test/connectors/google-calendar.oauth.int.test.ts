@@ -110,12 +110,12 @@ describe('credentials for use', () => {
     const ws = t.newWorkspace();
     const { integrationId } = await connectViaOAuth(t, { workspaceId: ws, slug: 'google-calendar' });
     const grant = [...fake.grants.values()].at(-1)!;
-    const fresh = await t.deps.refresh.credentialsForUse(integrationId);
+    const fresh = (await t.deps.refresh.credentialsForUse(integrationId))?.credentials;
     expect(fresh).toMatchObject({ type: 'oauth2', tokens: { accessToken: grant.accessToken } });
     const before = fake.calls.refreshes;
     // The token now expires in 30 s: a caller must not get it without a refresh.
     await t.deps.database.db.update(connections).set({ accessExpiresAt: new Date(Date.now() + 30_000) }).where(eq(connections.id, integrationId));
-    const renewed = await t.deps.refresh.credentialsForUse(integrationId);
+    const renewed = (await t.deps.refresh.credentialsForUse(integrationId))?.credentials;
     expect(fake.calls.refreshes).toBe(before + 1);
     expect(renewed).toMatchObject({ type: 'oauth2', tokens: { accessToken: grant.accessToken } });
     expect(fake.grantOfAccessToken(renewed?.type === 'oauth2' ? renewed.tokens.accessToken : undefined)).toBeDefined();

@@ -73,7 +73,7 @@ describe('Stripe Connect OAuth', () => {
     const { integrationId } = await connectViaOAuth(t, { workspaceId: ws, slug: 'stripe' });
     const grant = lastGrant();
     const tokenCalls = fake.calls.token;
-    const credentials = await t.deps.refresh.credentialsForUse(integrationId);
+    const credentials = (await t.deps.refresh.credentialsForUse(integrationId))?.credentials;
     expect(credentials).toMatchObject({ type: 'oauth2', tokens: { accessToken: grant.accessToken } });
     expect(credentials?.type === 'oauth2' && credentials.tokens.expiresAt).toBeFalsy();
     expect(fake.calls.token).toBe(tokenCalls);

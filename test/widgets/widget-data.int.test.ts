@@ -142,6 +142,26 @@ describe('widget data', () => {
     expect(fake.calls.refreshes).toBe(before + 1);
   });
 
+  it('refreshes nothing for a 401 on credentials already replaced: two refused calls on one old token cost one refresh', async () => {
+    const used = await t.deps.refresh.credentialsForUse(id);
+    expect(used).toBeDefined();
+    const before = fake.calls.refreshes;
+    // The first caller's 401: its credentials are the stored ones, so they are refreshed.
+    expect(await t.deps.refresh.refresh(id, { force: true, rejectedVersion: used!.version })).toBe('refreshed');
+    // A second caller that got its 401 on the same old token, after that refresh: nothing more to do.
+    expect(await t.deps.refresh.refresh(id, { force: true, rejectedVersion: used!.version })).toBe('refreshed_elsewhere');
+    expect(fake.calls.refreshes).toBe(before + 1);
+    const now = await t.deps.refresh.credentialsForUse(id);
+    expect(now!.version).toBeGreaterThan(used!.version);
+    // Reads after the token was revoked, all at once on different keys: one refresh between them.
+    const grant = [...fake.grants.values()].at(-1)!;
+    grant.accessToken = 'revoked-again';
+    const zones = ['Pacific/Auckland', 'America/Chicago', 'Europe/Berlin', 'Asia/Kolkata'];
+    const reads = await Promise.all(zones.map((z) => read('todays-meetings', `?timeZone=${encodeURIComponent(z)}`)));
+    expect(reads.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    expect(fake.calls.refreshes).toBe(before + 2);
+  });
+
   it('follows pagination to its bound and drops cancelled and free time from the load', async () => {
     fake.events.length = 0;
     for (let i = 0; i < 300; i++) fake.events.push({ id: `m${i}`, summary: `m${i}`, start: { dateTime: at(8) }, end: { dateTime: at(8, 30) } });

@@ -57,11 +57,13 @@ export function createRefreshService(deps: RefreshDeps) {
     }
   }
 
-  async function underLock(row: ConnectionRow, force: boolean): Promise<RefreshOutcome> {
+  async function underLock(row: ConnectionRow, force: boolean, rejectedVersion: number | undefined): Promise<RefreshOutcome> {
     // Re-read under the lock: another instance may have just refreshed.
     const current = await deps.connectionRepo.findById(row.id);
     if (!current || !current.credentials || !['active', 'error', 'refreshing'].includes(current.status)) return 'not_refreshable';
     if (current.credentialsVersion !== row.credentialsVersion && !isDue(current)) return 'refreshed_elsewhere';
+    // The provider refused credentials that are no longer the stored ones: they were replaced meanwhile, use those.
+    if (rejectedVersion !== undefined && current.credentialsVersion !== rejectedVersion) return 'refreshed_elsewhere';
     if (!force && !isDue(current)) return 'not_due';
 
     const connector = getConnector(current.integration);
@@ -160,9 +162,10 @@ export function createRefreshService(deps: RefreshDeps) {
     return 'retry_scheduled';
   }
 
-  async function refreshOnce(connectionId: string, force: boolean): Promise<RefreshOutcome> {
+  async function refreshOnce(connectionId: string, force: boolean, rejectedVersion: number | undefined): Promise<RefreshOutcome> {
     const row = await deps.connectionRepo.findById(connectionId);
     if (!row || !row.credentials || !['active', 'error'].includes(row.status)) return 'not_refreshable';
+    if (rejectedVersion !== undefined && row.credentialsVersion !== rejectedVersion) return 'refreshed_elsewhere';
     if (!force && !isDue(row)) {
       // Claimed by the scan but not due (expiry moved): put it back on its proper schedule.
       if (row.accessExpiresAt) {
@@ -182,7 +185,7 @@ export function createRefreshService(deps: RefreshDeps) {
     // Keep the lock while the token call runs, so it cannot expire under a slow but live refresh.
     const heartbeat = setInterval(() => void deps.kv.extend(key, owner, KV_TTL_MS.refreshLock).catch(() => undefined), KV_TTL_MS.refreshLock / 3);
     try {
-      return await underLock(row, force);
+      return await underLock(row, force, rejectedVersion);
     } finally {
       clearInterval(heartbeat);
       await deps.kv.release(key, owner);
@@ -197,7 +200,7 @@ export function createRefreshService(deps: RefreshDeps) {
      * The connection's credentials, ready to use: an OAuth token that expires within a minute is refreshed
      * first (on demand, through the same single flight and lock). Only callers that talk to the provider use this.
      */
-    async credentialsForUse(connectionId: string): Promise<StoredCredentials | undefined> {
+    async credentialsForUse(connectionId: string): Promise<{ credentials: StoredCredentials; version: number } | undefined> {
       let row = await deps.connectionRepo.findById(connectionId);
       if (!row?.credentials || row.status === 'needs_reauth' || row.status === 'disconnected') return undefined;
       if (row.accessExpiresAt && row.accessExpiresAt.getTime() - Date.now() <= USE_MARGIN_MS) {
@@ -206,14 +209,18 @@ export function createRefreshService(deps: RefreshDeps) {
         if (!row?.credentials || row.status === 'needs_reauth' || row.status === 'disconnected') return undefined;
         if (row.accessExpiresAt && row.accessExpiresAt.getTime() <= Date.now()) return undefined;
       }
-      return deps.sealer.open(row.id, row.credentials);
+      return { credentials: deps.sealer.open(row.id, row.credentials), version: row.credentialsVersion };
     },
 
-    /** Refreshes the connection's tokens if they are due (or always, with force); one call per connection at a time. */
-    refresh(connectionId: string, options: { force?: boolean } = {}): Promise<RefreshOutcome> {
+    /**
+     * Refreshes the connection's tokens if they are due (or always, with force); one call per connection at a time.
+     * With `rejectedVersion` (the credentials a provider just refused), nothing is refreshed when the stored
+     * credentials are already newer: two 401s on the same old token cost one refresh, not two.
+     */
+    refresh(connectionId: string, options: { force?: boolean; rejectedVersion?: number } = {}): Promise<RefreshOutcome> {
       const running = inFlight.get(connectionId);
       if (running) return running;
-      const promise = refreshOnce(connectionId, options.force ?? false).finally(() => inFlight.delete(connectionId));
+      const promise = refreshOnce(connectionId, options.force ?? false, options.rejectedVersion).finally(() => inFlight.delete(connectionId));
       inFlight.set(connectionId, promise);
       return promise;
     },

@@ -66,10 +66,12 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
       return url.toString();
     }
 
-    async function headersFor(): Promise<Record<string, string>> {
-      const credentials = await deps.refresh.credentialsForUse(connection.id);
-      if (!credentials) throw new AppError('reauth_required', `The ${connector.name} connection needs to be reconnected.`);
-      return connector.hooks?.apiHeaders?.(credentials, connection.metadata) ?? defaultApiHeaders(credentials);
+    /** The headers that authenticate a call, and the version of the credentials they carry. */
+    async function headersFor(): Promise<{ headers: Record<string, string>; version: number }> {
+      const found = await deps.refresh.credentialsForUse(connection.id);
+      if (!found) throw new AppError('reauth_required', `The ${connector.name} connection needs to be reconnected.`);
+      const { credentials, version } = found;
+      return { headers: connector.hooks?.apiHeaders?.(credentials, connection.metadata) ?? defaultApiHeaders(credentials), version };
     }
 
     async function attempt(method: ApiMethod, url: string, options: ApiRequestOptions & { body?: unknown }, refreshed: boolean): Promise<{ status: number; headers: Headers; body: unknown }> {
@@ -77,16 +79,18 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
       if (wait > 0) {
         throw new ProviderError(connector.slug, 429, 'hub_rate_limited', 'outbound limit reached', { retryAfterSeconds: Math.ceil(wait / 1000) });
       }
+      const auth = await headersFor();
       const response = await providerRequest(connector.slug, url, {
         method,
-        headers: { ...(await headersFor()), ...options.headers },
+        headers: { ...auth.headers, ...options.headers },
         ...(options.body !== undefined ? { body: options.body } : {}),
       });
       const signalled = connector.hooks?.apiError?.(response);
       const status = signalled?.status ?? response.status;
       if (status === 401 && !refreshed) {
-        // The token may have been revoked or rotated elsewhere: refresh once and try again.
-        await deps.refresh.refresh(connection.id, { force: true });
+        // The token may have been revoked or rotated elsewhere: refresh once (unless another call already replaced
+        // the refused credentials) and try again.
+        await deps.refresh.refresh(connection.id, { force: true, rejectedVersion: auth.version });
         return attempt(method, url, options, true);
       }
       if (signalled) {
