@@ -108,18 +108,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  // One histogram child per (method, route, status), found by a plain string: prom-client would otherwise hash the
-  // label object on every observation.
-  const durations = new Map<string, { observe(seconds: number): void }>();
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'not_found';
-    const id = `${request.method} ${reply.statusCode} ${route}`;
-    let child = durations.get(id);
-    if (!child) {
-      child = deps.metrics.httpRequestDuration.labels({ method: request.method, route, status: String(reply.statusCode) });
-      durations.set(id, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
+    deps.metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'not_found', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     done();
   });
 
