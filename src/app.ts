@@ -62,14 +62,6 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false,
   });
-  // Providers' webhook deliveries get no browser security headers: nothing there is ever rendered by a browser,
-  // and the webhook path is the hub's hottest.
-  app.addHook('onRequest', (request, reply, done) => {
-    const { url } = request;
-    if (url.startsWith('/docs') || url.startsWith('/oauth/')) void reply.headers(documentHeaders);
-    else if (!url.startsWith('/webhooks/')) void reply.headers(apiHeaders);
-    done();
-  });
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
@@ -92,10 +84,17 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   // Hooks on every request are written callback-style: an async hook costs a promise per request even when, as
   // on most requests, it has nothing to wait for.
+  // One hook for every request: the request id, the security headers, and the per-IP limit of anonymous routes.
+  // Providers' webhook deliveries get no browser security headers: nothing there is ever rendered by a browser,
+  // and the webhook path is the hub's hottest.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    const { url } = request;
+    const isDocs = url.startsWith('/docs');
+    if (isDocs || url.startsWith('/oauth/')) void reply.headers(documentHeaders);
+    else if (!url.startsWith('/webhooks/')) void reply.headers(apiHeaders);
     const routeConfig = request.routeOptions.config;
-    if (routeConfig.rateLimit === false || routeConfig.workspaceAuth || request.url.startsWith('/docs')) return done();
+    if (routeConfig.rateLimit === false || routeConfig.workspaceAuth || isDocs) return done();
     rateLimiter.consume('ip', request.ip, reply).then(() => done(), done);
   });
   // Once shutdown begins, every answer closes its connection: a keep-alive connection whose request was in flight

@@ -47,6 +47,8 @@ interface Resolved {
   widget: WidgetDefinition;
   params: unknown;
   slot: CacheSlot;
+  /** Answers made from a cached value, per value object and variant: a hit serves the same answer again. */
+  answers: WeakMap<CachedValue, Partial<Record<string, WidgetAnswer>>>;
 }
 
 /** Parsed params kept per widget and query: dashboards repeat the same few queries, and parsing plus hashing them is
@@ -56,8 +58,9 @@ const PARSED_MAX = 2_000;
 interface ParsedQuery {
   params: unknown;
   paramsHash: string;
-  /** The cache key per connection id (a bounded few per query), made once. */
-  keys: Map<string, string>;
+  /** What a read of this query resolves to, per connection row object (rows are immutable; a changed connection is a
+   *  new row object from the connection cache, so a stale entry is never found). */
+  resolved: WeakMap<ConnectionRow, Resolved>;
 }
 
 export function createWidgetService(deps: WidgetServiceDeps) {
@@ -80,7 +83,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     const hit = known.get(text);
     if (hit) return hit;
     const params = parseParams(widget, query);
-    const entry: ParsedQuery = { params, paramsHash: hashParams(params), keys: new Map() };
+    const entry: ParsedQuery = { params, paramsHash: hashParams(params), resolved: new WeakMap() };
     if (known.size >= PARSED_MAX) known.delete(known.keys().next().value!);
     known.set(text, entry);
     return entry;
@@ -92,17 +95,16 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     if (!connector || !widget) throw new AppError('widget_not_found', `${row.integration} has no widget '${widgetId}'.`);
     if (row.status === 'needs_reauth') throw new AppError('reauth_required', `The ${connector.name} connection needs to be reconnected.`);
     if (row.status === 'disconnected' || !dataKey) throw new AppError('connection_inactive', `The ${connector.name} connection is disconnected.`);
+    const parsed = parsedParams(widget, query);
+    const known = parsed.resolved.get(row);
+    if (known && known.slot.dataKey === dataKey) return known;
     const missing = connector.auth.type === 'oauth2' ? widget.scopes.filter((s) => !row.scopes.includes(s)) : [];
     if (missing.length) throw new AppError('insufficient_scope', `This widget needs the scopes ${missing.join(', ')}; reconnect with them.`);
-    const parsed = parsedParams(widget, query);
     const { params, paramsHash } = parsed;
-    let key = parsed.keys.get(row.id);
-    if (key === undefined) {
-      if (parsed.keys.size >= 100) parsed.keys.clear();
-      parsed.keys.set(row.id, (key = widgetCacheKey(row.id, widgetId, paramsHash)));
-    }
-    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey, key };
-    return { row, connector, widget, params, slot };
+    const slot = { connectionId: row.id, widgetId, paramsHash, dataKey, key: widgetCacheKey(row.id, widgetId, paramsHash) };
+    const resolved: Resolved = { row, connector, widget, params, slot, answers: new WeakMap() };
+    parsed.resolved.set(row, resolved);
+    return resolved;
   }
 
   function loaderFor(r: Resolved) {
@@ -129,16 +131,20 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     };
   }
 
-  const answer = (r: Resolved, value: CachedValue, source: WidgetAnswer['source'], stale: boolean): WidgetAnswer => ({
-    widgetId: r.slot.widgetId,
-    integrationId: r.row.id,
-    kind: r.widget.kind,
-    data: value.data,
-    fetchedAt: value.fetchedAt,
-    expiresAt: value.freshUntil,
-    stale,
-    source,
-  });
+  function answer(r: Resolved, value: CachedValue, source: WidgetAnswer['source'], stale: boolean): WidgetAnswer {
+    let made = r.answers.get(value);
+    if (!made) r.answers.set(value, (made = {}));
+    return (made[`${source}|${stale}`] ??= Object.freeze({
+      widgetId: r.slot.widgetId,
+      integrationId: r.row.id,
+      kind: r.widget.kind,
+      data: value.data,
+      fetchedAt: value.fetchedAt,
+      expiresAt: value.freshUntil,
+      stale,
+      source,
+    }));
+  }
 
   async function fromProvider(r: Resolved, cached: CachedValue | undefined): Promise<WidgetAnswer> {
     try {
