@@ -65,6 +65,8 @@ export function createLogger(options: { level: string; pretty?: boolean; destina
 
 export type { Logger };
 
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
 /**
  * A request's logger, made only when something is logged at an enabled level: pino's child() serializes and
  * redacts the bindings on every request, and most requests log nothing at the production level.
@@ -93,24 +95,20 @@ class LazyChild {
     return this.real().child(bindings, options);
   }
   silent(): void {}
-  fatal(...args: unknown[]): void {
-    if (this.parent.isLevelEnabled('fatal')) (this.real().fatal as (...a: unknown[]) => void)(...args);
+
+  /** Logs at `level` through the real child, made on first use; nothing at all when the level is off. */
+  log(level: Level, args: unknown[]): void {
+    if (this.parent.isLevelEnabled(level)) (this.real()[level] as (...a: unknown[]) => void)(...args);
   }
-  error(...args: unknown[]): void {
-    if (this.parent.isLevelEnabled('error')) (this.real().error as (...a: unknown[]) => void)(...args);
-  }
-  warn(...args: unknown[]): void {
-    if (this.parent.isLevelEnabled('warn')) (this.real().warn as (...a: unknown[]) => void)(...args);
-  }
-  info(...args: unknown[]): void {
-    if (this.parent.isLevelEnabled('info')) (this.real().info as (...a: unknown[]) => void)(...args);
-  }
-  debug(...args: unknown[]): void {
-    if (this.parent.isLevelEnabled('debug')) (this.real().debug as (...a: unknown[]) => void)(...args);
-  }
-  trace(...args: unknown[]): void {
-    if (this.parent.isLevelEnabled('trace')) (this.real().trace as (...a: unknown[]) => void)(...args);
-  }
+}
+
+const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+for (const level of LEVELS) {
+  Object.defineProperty(LazyChild.prototype, level, {
+    value(this: LazyChild, ...args: unknown[]) {
+      this.log(level, args);
+    },
+  });
 }
 
 /** The child logger Fastify makes per request, made lazily (see LazyChild); with options, made at once. */
