@@ -2,8 +2,9 @@
 // client-side caching): a connection of our own asks for tracking in broadcast mode on the prefix, redirected to
 // itself over RESP2 pub/sub, so Redis announces every change of a key under it — a write, a delete, an expiry, a
 // flush — from whichever client it came. Values are kept only while that announcement channel is up (any
-// disconnect forgets everything until tracking is on again) and never longer than `maxAgeMs`, so even a dead
-// connection not yet noticed cannot serve an old value for long.
+// disconnect forgets everything until tracking is on again), never past the key's own expiry (Redis announces an
+// expiry only when it deletes the key, lazily or in its sampling cycle), and never longer than `maxAgeMs`, so even a
+// dead connection not yet noticed cannot serve an old value for long.
 import type { Redis } from 'ioredis';
 import type { NearReader, NearReaderOptions } from './kv.js';
 import type { KvErrorHandler } from './subscriber-errors.js';
@@ -13,8 +14,9 @@ export const NEAR_DEFAULTS = { maxEntries: 10_000, maxAgeMs: 1_000 } as const;
 
 interface Entry {
   value: string;
-  /** When the GET that brought it was sent (Date.now()). */
-  at: number;
+  /** Until when it may be answered (Date.now() time): `maxAgeMs` after the GET was sent, or the key's own expiry if
+   *  sooner. Redis announces an expiry only when it gets round to deleting the key, which may be much later. */
+  until: number;
 }
 
 export interface RedisNearReader extends NearReader {
@@ -89,7 +91,7 @@ export function createRedisNearReader(client: Redis, fullPrefix: string, onError
       const now = Date.now();
       if (armed) {
         const known = entries.get(key);
-        if (known && now - known.at < maxAgeMs) {
+        if (known && now < known.until) {
           stats.hits++;
           return known.value;
         }
@@ -97,11 +99,13 @@ export function createRedisNearReader(client: Redis, fullPrefix: string, onError
       stats.misses++;
       const since = epoch;
       const keep = armed;
-      const value = await client.get(key);
-      if (keep && armed && epoch === since && value !== null) {
+      // One round trip (auto-pipelined). Not atomic, and need not be: a write in between is announced, so the epoch
+      // moves and nothing is kept.
+      const [value, ttlMs] = await Promise.all([client.get(key), client.pttl(key)]);
+      if (keep && armed && epoch === since && value !== null && ttlMs !== -2) {
         entries.delete(key);
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
-        entries.set(key, { value, at: now });
+        entries.set(key, { value, until: now + (ttlMs >= 0 ? Math.min(ttlMs, maxAgeMs) : maxAgeMs) });
       }
       return value;
     },
@@ -109,7 +113,7 @@ export function createRedisNearReader(client: Redis, fullPrefix: string, onError
     peek(key) {
       if (!armed) return undefined;
       const known = entries.get(key);
-      if (!known || Date.now() - known.at >= maxAgeMs) return undefined;
+      if (!known || Date.now() >= known.until) return undefined;
       stats.hits++;
       return known.value;
     },

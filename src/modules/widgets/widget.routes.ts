@@ -20,6 +20,12 @@ const widgetAnswer = z
   })
   .meta({ id: 'WidgetData' });
 
+interface Rendering {
+  etag: string;
+  body: string;
+  expiresAtMs: number;
+}
+
 interface Rendered {
   fetchedAt: string;
   expiresAt: string;
@@ -28,7 +34,7 @@ interface Rendered {
   expiresAtMs: number;
   json: string;
   /** Per answer variant (`stale|source`): its ETag and its whole body. */
-  variants: Map<string, { etag: string; body: string }>;
+  variants: Map<string, Rendering>;
 }
 
 /**
@@ -38,7 +44,7 @@ interface Rendered {
  */
 function createRenderer() {
   const byData = new WeakMap<object, Rendered>();
-  return (a: WidgetAnswer): { etag: string; body: string; expiresAtMs: number } => {
+  return (a: WidgetAnswer): Rendering => {
     const data = a.data as object;
     let r = byData.get(data);
     if (!r || r.fetchedAt !== a.fetchedAt || r.expiresAt !== a.expiresAt || r.integrationId !== a.integrationId || r.widgetId !== a.widgetId) {
@@ -56,10 +62,11 @@ function createRenderer() {
         body:
           `{"widgetId":${JSON.stringify(a.widgetId)},"integrationId":${JSON.stringify(a.integrationId)},"kind":"${a.kind}",` +
           `"data":${r.json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`,
+        expiresAtMs: r.expiresAtMs,
       };
       r.variants.set(variant, made);
     }
-    return { etag: made.etag, body: made.body, expiresAtMs: r.expiresAtMs };
+    return made;
   };
 }
 
