@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { connectionParams } from '../connections/connection.schemas.js';
-import type { WidgetAnswer } from './widget.service.js';
+import { variantOf, type AnswerVariant, type WidgetAnswer } from './widget.service.js';
 
 const widgetAnswer = z
   .object({
@@ -33,8 +33,8 @@ interface Rendered {
   widgetId: string;
   expiresAtMs: number;
   json: string;
-  /** Per answer variant (`stale|source`): its ETag and its whole body. */
-  variants: Map<string, Rendering>;
+  /** Per answer variant: its ETag and its whole body. */
+  variants: Partial<Record<AnswerVariant, Rendering>>;
 }
 
 /**
@@ -50,12 +50,12 @@ function createRenderer() {
     if (!r || r.fetchedAt !== a.fetchedAt || r.expiresAt !== a.expiresAt || r.integrationId !== a.integrationId || r.widgetId !== a.widgetId) {
       r = {
         fetchedAt: a.fetchedAt, expiresAt: a.expiresAt, integrationId: a.integrationId, widgetId: a.widgetId,
-        expiresAtMs: Date.parse(a.expiresAt), json: JSON.stringify(a.data), variants: new Map(),
+        expiresAtMs: Date.parse(a.expiresAt), json: JSON.stringify(a.data), variants: {},
       };
       byData.set(data, r);
     }
-    const variant = `${a.stale}|${a.source}`;
-    let made = r.variants.get(variant);
+    const variant = variantOf(a.source, a.stale);
+    let made = r.variants[variant];
     if (!made) {
       made = {
         etag: `W/"${createHash('sha256').update(`${a.integrationId}|${a.widgetId}|${r.json}|${a.fetchedAt}|${a.stale}`).digest('base64url').slice(0, 27)}"`,
@@ -64,7 +64,7 @@ function createRenderer() {
           `"data":${r.json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`,
         expiresAtMs: r.expiresAtMs,
       };
-      r.variants.set(variant, made);
+      r.variants[variant] = made;
     }
     return made;
   };

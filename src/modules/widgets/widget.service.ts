@@ -39,6 +39,10 @@ export interface WidgetServiceDeps {
   onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string, cacheKey: string) => void;
 }
 
+/** The three shapes of an answer: from the provider, or from the cache fresh or stale. */
+export type AnswerVariant = 'provider' | 'fresh' | 'stale';
+export const variantOf = (source: WidgetAnswer['source'], stale: boolean): AnswerVariant => (source === 'provider' ? 'provider' : stale ? 'stale' : 'fresh');
+
 const USER_MUST_ACT = new Set(['reauth_required', 'insufficient_scope', 'connection_inactive']);
 
 interface Resolved {
@@ -48,7 +52,7 @@ interface Resolved {
   params: unknown;
   slot: CacheSlot;
   /** Answers made from a cached value, per value object and variant: a hit serves the same answer again. */
-  answers: WeakMap<CachedValue, Partial<Record<string, WidgetAnswer>>>;
+  answers: WeakMap<CachedValue, Partial<Record<AnswerVariant, WidgetAnswer>>>;
 }
 
 /** Parsed params kept per widget and query: dashboards repeat the same few queries, and parsing plus hashing them is
@@ -134,7 +138,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
   function answer(r: Resolved, value: CachedValue, source: WidgetAnswer['source'], stale: boolean): WidgetAnswer {
     let made = r.answers.get(value);
     if (!made) r.answers.set(value, (made = {}));
-    return (made[`${source}|${stale}`] ??= Object.freeze({
+    return (made[variantOf(source, stale)] ??= Object.freeze({
       widgetId: r.slot.widgetId,
       integrationId: r.row.id,
       kind: r.widget.kind,
