@@ -26,6 +26,7 @@ import { createSyncScheduler } from './modules/sync/sync.scheduler.js';
 import { createSyncService, type SyncService } from './modules/sync/sync.service.js';
 import { createKeyRing } from './modules/vault/keyring.js';
 import { createOutboundLimiter } from './modules/widgets/outbound-limiter.js';
+import { createKeyRecheck } from './modules/refresh/key-recheck.service.js';
 import { createProviderApiFactory } from './modules/widgets/provider-api.js';
 import { createWidgetCache, type WidgetCache } from './modules/widgets/widget-cache.js';
 import { createWidgetService, type WidgetService } from './modules/widgets/widget.service.js';
@@ -119,7 +120,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const refresh = createRefreshService({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger, onStatusChanged: onChanged });
   const refreshScheduler = createRefreshScheduler({ connectionRepo, refresh, logger }, { concurrency: config.refreshConcurrency });
   const widgetCache = createWidgetCache({ kv: store.kv });
-  const api = createProviderApiFactory({ config, refresh, outbound: createOutboundLimiter({ redis: store.redis }) });
+  const keyRecheck = createKeyRecheck({ config, connectionRepo, auditRepo, sealer, kv: store.kv, logger, onStatusChanged: onChanged });
+  const api = createProviderApiFactory({
+    config, refresh, outbound: createOutboundLimiter({ redis: store.redis }),
+    onKeyRefused: (connectionId, version) => keyRecheck.recheck(connectionId, version),
+  });
   // Reads are recorded for syncs; the recorder belongs to the sync service, which itself needs the widgets
   // (the closure runs only once requests arrive, after both exist).
   const widgets = createWidgetService({

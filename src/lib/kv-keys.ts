@@ -10,6 +10,8 @@ export const KV_TTL_MS = {
   /** Token refresh lock: well above one token call with its retries, short enough that a crashed holder
    *  does not block refresh for long. The holder extends it if a refresh runs long. */
   refreshLock: 30_000,
+  /** At most one re-check of a refused API key per connection in this window. */
+  keyRecheck: 5 * 60_000,
   /** Widget fetch lock (one upstream fetch per cache key across instances): above one provider fetch with
    *  its timeout and retries, so the lock does not expire under a slow but live fetch. */
   widgetFetchLock: 30_000,
@@ -44,6 +46,11 @@ export function oauthState(state: string): string {
 /** Marks an OAuth state as opened by one browser: only the first browser to open the URL is bound to it. */
 export function oauthStateBinding(state: string): string {
   return `${ROOT}:oauthb:${part(state)}`;
+}
+
+/** Marks a recent re-check of a connection's refused API key (one per window across instances). */
+export function keyRecheck(connectionId: string): string {
+  return `${ROOT}:keycheck:${part(connectionId)}`;
 }
 
 /** Lock held while one instance refreshes a connection's tokens. */

@@ -1,6 +1,8 @@
 // Datadog widgets end to end against a fake Datadog site: both keys on every call, monitor search and SLO search
 // paged to their bounds, the per-endpoint X-RateLimit-* quota, 429s, a 5xx retried, 401 and rejected keys, params validated.
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { auditEvents } from '../../src/db/schema.js';
 import { startFakeDatadog, type FakeDatadog, type FakeMonitor, type FakeSlo } from '../fakes/datadog.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 
@@ -34,6 +36,8 @@ beforeEach(async () => {
   id = res.json().integration.id;
 });
 
+const statusOf = async () =>
+  (await t.app.inject({ url: `/workspaces/${ws}/integrations/${id}`, headers: auth })).json().integration as { status: string };
 const read = (widget: string, query = '') => t.app.inject({ url: `/workspaces/${ws}/integrations/${id}/widgets/${widget}/data${query}`, headers: auth });
 const alerting = (n: number, from = 1): FakeMonitor[] => Array.from({ length: n }, (_, i) => ({ id: from + i, name: `monitor ${from + i}`, status: 'Alert', lastTriggered: 1_700_000_000 + i }));
 const slos = (n: number): FakeSlo[] =>
@@ -187,12 +191,16 @@ describe.each([['alerting-monitors'], ['slo-status']])('%s against a failing Dat
     // token: it asks for a refresh (an API-key connection has none: not_refreshable) and retries once.
     fake.api.failures.push({ status: 401 }, { status: 401 });
     const before = fake.api.calls;
+    const validateKeysBefore = fake.calls.validateKeys;
     const res = await read(widget);
     expect(res.statusCode).toBe(409);
     expect(res.json().code).toBe('reauth_required');
     expect(fake.api.calls - before).toBe(2);
     expect(res.body).not.toContain(API_KEY);
     expect(res.body).not.toContain(APP_KEY);
+    // The keys were checked again with Datadog's own validation calls, which accept them: the connection stays active.
+    expect(fake.calls.validateKeys).toBe(validateKeysBefore + 1);
+    expect((await statusOf()).status).toBe('active');
   });
 
   it('answers after a single 401, on the retry', async () => {
@@ -211,5 +219,22 @@ describe.each([['alerting-monitors'], ['slo-status']])('%s against a failing Dat
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('insufficient_scope');
     expect(res.body).not.toContain(APP_KEY);
+    // Datadog's key check refuses the stored pair too: the keys are dead, the connection needs new ones.
+    expect(await statusOf()).toMatchObject({ status: 'needs_reauth' });
+    const audits = await t.deps.database.db.select().from(auditEvents).where(eq(auditEvents.connectionId, id));
+    expect(audits.find((a) => a.action === 'needs_reauth')?.detail).toEqual({ reason: 'api_key_refused' });
+    expect(JSON.stringify(audits)).not.toContain(APP_KEY);
+    const again = await read(widget);
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('reauth_required');
+  });
+
+  it('checks a refused key at most once per window, and leaves a key the check accepts alone', async () => {
+    const validateBefore = fake.calls.validate;
+    fake.api.failures.push({ status: 403 }, { status: 403 });
+    expect((await read(widget)).statusCode).toBe(403);
+    expect((await read(widget)).statusCode).toBe(403);
+    expect(fake.calls.validate).toBe(validateBefore + 1);
+    expect((await statusOf()).status).toBe('active');
   });
 });

@@ -42,6 +42,8 @@ beforeEach(async () => {
   await connectWithKey();
 });
 
+const statusOf = async () =>
+  (await t.app.inject({ url: `/workspaces/${ws}/integrations/${id}`, headers: auth })).json().integration as { status: string };
 const read = (widget: string, query = '') => t.app.inject({ url: `/workspaces/${ws}/integrations/${id}/widgets/${widget}/data${query}`, headers: auth });
 const requests = (path: string) => fake.api.requests.filter((r) => r.path === path);
 const now = () => Math.floor(Date.now() / 1000);
@@ -193,6 +195,8 @@ describe.each(['balance', 'mrr', 'failed-payments'])('%s against a failing Strip
     expect(res.json().code).toBe('reauth_required');
     expect(requests(path).length - before).toBe(2);
     expect(res.body).not.toContain(key);
+    // Stripe's own key check refuses it too: the connection now asks for a new key, and says so.
+    expect((await statusOf()).status).toBe('needs_reauth');
   });
 });
 
@@ -203,6 +207,8 @@ describe('restricted key permissions and Connect', () => {
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('insufficient_scope');
     expect((await read('balance')).statusCode).toBe(200);
+    // The key itself is good (the check accepts it): a missing permission leaves the connection active.
+    expect((await statusOf()).status).toBe('active');
   });
 
   it('reads through a Connect access token, and asks for a reconnect once the account deauthorizes the platform', async () => {

@@ -28,6 +28,8 @@ export interface ProviderApiDeps {
   config: Pick<Config, 'providers'>;
   refresh: Pick<RefreshService, 'credentialsForUse' | 'refresh'>;
   outbound: OutboundLimiter;
+  /** Told when the provider keeps refusing an API key (401 after the retry, or 403): the key may be revoked. */
+  onKeyRefused?: (connectionId: string, credentialsVersion: number) => Promise<unknown>;
 }
 
 export interface ApiConnection {
@@ -67,11 +69,12 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
     }
 
     /** The headers that authenticate a call, and the version of the credentials they carry. */
-    async function headersFor(): Promise<{ headers: Record<string, string>; version: number }> {
+    async function headersFor(): Promise<{ headers: Record<string, string>; version: number; apiKey: boolean }> {
       const found = await deps.refresh.credentialsForUse(connection.id);
       if (!found) throw new AppError('reauth_required', `The ${connector.name} connection needs to be reconnected.`);
       const { credentials, version } = found;
-      return { headers: connector.hooks?.apiHeaders?.(credentials, connection.metadata) ?? defaultApiHeaders(credentials), version };
+      const headers = connector.hooks?.apiHeaders?.(credentials, connection.metadata) ?? defaultApiHeaders(credentials);
+      return { headers, version, apiKey: credentials.type === 'apiKey' };
     }
 
     async function attempt(method: ApiMethod, url: string, options: ApiRequestOptions & { body?: unknown }, refreshed: boolean): Promise<{ status: number; headers: Headers; body: unknown }> {
@@ -93,6 +96,7 @@ export function createProviderApiFactory(deps: ProviderApiDeps) {
         await deps.refresh.refresh(connection.id, { force: true, rejectedVersion: auth.version });
         return attempt(method, url, options, true);
       }
+      if (auth.apiKey && (status === 401 || status === 403)) await deps.onKeyRefused?.(connection.id, auth.version);
       if (signalled) {
         throw new ProviderError(connector.slug, status, signalled.code, `${connector.slug} answered ${signalled.code}`, {
           retryAfterSeconds: retryAfterSeconds(response.headers),
