@@ -82,9 +82,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
 
-  // Hooks on every request are written callback-style: an async hook costs a promise per request even when, as
-  // on most requests, it has nothing to wait for.
   // One hook for every request: the request id, the security headers, and the per-IP limit of anonymous routes.
+  // Hooks on every request are callback-style: an async hook costs a promise per request even when, as on most
+  // requests, it has nothing to wait for.
   // Providers' webhook deliveries get no browser security headers: nothing there is ever rendered by a browser,
   // and the webhook path is the hub's hottest.
   app.addHook('onRequest', (request, reply, done) => {

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { compareHistoryIds, HISTORY_ID, type HistoryEntry, type KeyValueStore, type Unsubscribe } from './kv.js';
 import { deliverSafely, reportToStderr, type KvErrorHandler } from './subscriber-errors.js';
-import { checkPrefix, checkTtlMs } from './ttl.js';
+import { checkPrefix, checkTtlMs, checkUnder } from './ttl.js';
 
 export interface MemoryKeyValueStore extends KeyValueStore {
   /** Entries held in memory, expired-but-not-yet-swept ones included: what the process pays for (a metrics gauge). */
@@ -234,13 +234,12 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
       let hits = 0;
       return {
         get: async (key) => {
-          if (!key.startsWith(prefix)) throw new RangeError(`near reader for '${prefix}' asked for a key outside it`);
+          const entry = live(checkUnder(prefix, key));
           hits++;
-          return live(key)?.value ?? null;
+          return entry?.value ?? null;
         },
         peek: (key) => {
-          if (!key.startsWith(prefix)) throw new RangeError(`near reader for '${prefix}' asked for a key outside it`);
-          const value = live(key)?.value;
+          const value = live(checkUnder(prefix, key))?.value;
           if (value !== undefined) hits++;
           return value;
         },

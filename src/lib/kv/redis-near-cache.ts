@@ -23,7 +23,8 @@ export interface RedisNearReader extends NearReader {
   close(): Promise<void>;
 }
 
-/** `fullPrefix` and the keys passed to get/forget are complete Redis key names (the store adds its own prefix). */
+/** `fullPrefix` and the keys passed to get/peek/forget are complete Redis key names under it (the store adds its own
+ *  prefix and refuses keys outside). */
 export function createRedisNearReader(client: Redis, fullPrefix: string, onError: KvErrorHandler, options: NearReaderOptions = {}): RedisNearReader {
   const maxEntries = options.maxEntries ?? NEAR_DEFAULTS.maxEntries;
   const maxAgeMs = options.maxAgeMs ?? NEAR_DEFAULTS.maxAgeMs;
@@ -86,7 +87,6 @@ export function createRedisNearReader(client: Redis, fullPrefix: string, onError
 
   return {
     async get(key) {
-      if (!key.startsWith(fullPrefix)) throw new RangeError(`near reader for '${fullPrefix}' asked for a key outside it`);
       listen();
       const now = Date.now();
       if (armed) {

@@ -6,7 +6,7 @@ import { createRedisNearReader, type RedisNearReader } from './redis-near-cache.
 import { createRedisSubscriber } from './redis-pubsub.js';
 import { extendLock, incrWithTtl, publishWithHistory, releaseLock, runScript } from './redis-scripts.js';
 import { reportToStderr, type KvErrorHandler } from './subscriber-errors.js';
-import { checkPrefix, checkTtlMs } from './ttl.js';
+import { checkPrefix, checkTtlMs, checkUnder } from './ttl.js';
 
 export interface RedisKeyValueStoreOptions {
   /** Prepended to every key AND channel: isolates tenants, environments and test files on one server. */
@@ -119,7 +119,12 @@ export function createRedisKeyValueStore(client: Redis, options: RedisKeyValueSt
     nearReader(readerPrefix, readerOptions) {
       const reader = createRedisNearReader(client, k(checkPrefix(readerPrefix)), options.onError ?? reportToStderr, readerOptions);
       nearReaders.push(reader);
-      return { get: (key) => reader.get(k(key)), peek: (key) => reader.peek(k(key)), forget: (key) => reader.forget(k(key)), stats: () => reader.stats() };
+      return {
+        get: async (key) => reader.get(k(checkUnder(readerPrefix, key))),
+        peek: (key) => reader.peek(k(checkUnder(readerPrefix, key))),
+        forget: (key) => reader.forget(k(key)),
+        stats: () => reader.stats(),
+      };
     },
 
     async ping() {

@@ -13,3 +13,9 @@ export function checkPrefix(prefix: string): string {
   if (prefix === '') throw new RangeError('delByPrefix needs a non-empty prefix');
   return prefix;
 }
+
+/** Refuses a key outside a near reader's prefix: only keys under it are announced, so only those may be kept. */
+export function checkUnder(prefix: string, key: string): string {
+  if (!key.startsWith(prefix)) throw new RangeError(`near reader for '${prefix}' asked for a key outside it`);
+  return key;
+}

@@ -123,9 +123,8 @@ export function createSyncService(deps: {
     /** Remembers a read for syncs, at most once per key per few minutes per instance (no write per read). */
     readRecorder() {
       const lastWrite = new Map<string, number>();
-      // `readKey` names the (connection, widget, params) read: the widget's cache key, made once per query.
-      return (connectionId: string, widgetId: string, params: unknown, paramsHash: string, readKey = `${connectionId}|${widgetId}|${paramsHash}`) => {
-        const key = readKey;
+      // `key` names the (connection, widget, params) read: the widget's cache key, made once per query.
+      return (connectionId: string, widgetId: string, params: unknown, paramsHash: string, key: string) => {
         const now = Date.now();
         if ((lastWrite.get(key) ?? 0) > now - 5 * 60_000) return;
         if (lastWrite.size > 50_000) lastWrite.clear();

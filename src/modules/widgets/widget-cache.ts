@@ -107,8 +107,6 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
   return {
     read,
     write,
-    /** Reads served from process memory and from the store, for the metrics. */
-    nearStats: () => near.stats(),
     /**
      * One fetch per key: concurrent callers in this process share one promise; other instances wait on the
      * lock for a value newer than `previousFetchedAt` (the value the caller already had, if any).

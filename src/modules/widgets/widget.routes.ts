@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { connectionParams } from '../connections/connection.schemas.js';
-import { variantOf, type AnswerVariant, type WidgetAnswer } from './widget.service.js';
+import type { WidgetAnswer } from './widget.service.js';
 
 const widgetAnswer = z
   .object({
@@ -26,45 +26,25 @@ interface Rendering {
   expiresAtMs: number;
 }
 
-interface Rendered {
-  fetchedAt: string;
-  expiresAt: string;
-  integrationId: string;
-  widgetId: string;
-  expiresAtMs: number;
-  json: string;
-  /** Per answer variant: its ETag and its whole body. */
-  variants: Partial<Record<AnswerVariant, Rendering>>;
-}
-
 /**
- * A cached value is served many times: its answers (body and ETag, per stale/source variant) are made once per
- * value, keyed by the data object the cache hands out and checked against the value's identity, with no
- * per-request schema walk of the data (validated by kind when it was fetched).
+ * The service hands out one frozen answer object per cached value and variant, so each answer is rendered once (body
+ * and ETag) however often it is served, with no per-request schema walk of the data (validated by kind when it was
+ * fetched).
  */
 function createRenderer() {
-  const byData = new WeakMap<object, Rendered>();
+  const byAnswer = new WeakMap<WidgetAnswer, Rendering>();
   return (a: WidgetAnswer): Rendering => {
-    const data = a.data as object;
-    let r = byData.get(data);
-    if (!r || r.fetchedAt !== a.fetchedAt || r.expiresAt !== a.expiresAt || r.integrationId !== a.integrationId || r.widgetId !== a.widgetId) {
-      r = {
-        fetchedAt: a.fetchedAt, expiresAt: a.expiresAt, integrationId: a.integrationId, widgetId: a.widgetId,
-        expiresAtMs: Date.parse(a.expiresAt), json: JSON.stringify(a.data), variants: {},
-      };
-      byData.set(data, r);
-    }
-    const variant = variantOf(a.source, a.stale);
-    let made = r.variants[variant];
+    let made = byAnswer.get(a);
     if (!made) {
+      const json = JSON.stringify(a.data);
       made = {
-        etag: `W/"${createHash('sha256').update(`${a.integrationId}|${a.widgetId}|${r.json}|${a.fetchedAt}|${a.stale}`).digest('base64url').slice(0, 27)}"`,
+        etag: `W/"${createHash('sha256').update(`${a.integrationId}|${a.widgetId}|${json}|${a.fetchedAt}|${a.stale}`).digest('base64url').slice(0, 27)}"`,
         body:
           `{"widgetId":${JSON.stringify(a.widgetId)},"integrationId":${JSON.stringify(a.integrationId)},"kind":"${a.kind}",` +
-          `"data":${r.json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`,
-        expiresAtMs: r.expiresAtMs,
+          `"data":${json},"fetchedAt":"${a.fetchedAt}","expiresAt":"${a.expiresAt}","stale":${a.stale},"source":"${a.source}"}`,
+        expiresAtMs: Date.parse(a.expiresAt),
       };
-      r.variants[variant] = made;
+      byAnswer.set(a, made);
     }
     return made;
   };

@@ -40,8 +40,8 @@ export interface WidgetServiceDeps {
 }
 
 /** The three shapes of an answer: from the provider, or from the cache fresh or stale. */
-export type AnswerVariant = 'provider' | 'fresh' | 'stale';
-export const variantOf = (source: WidgetAnswer['source'], stale: boolean): AnswerVariant => (source === 'provider' ? 'provider' : stale ? 'stale' : 'fresh');
+type AnswerVariant = 'provider' | 'fresh' | 'stale';
+const variantOf = (source: WidgetAnswer['source'], stale: boolean): AnswerVariant => (source === 'provider' ? 'provider' : stale ? 'stale' : 'fresh');
 
 const USER_MUST_ACT = new Set(['reauth_required', 'insufficient_scope', 'connection_inactive']);
 
@@ -50,8 +50,9 @@ interface Resolved {
   connector: ConnectorDefinition;
   widget: WidgetDefinition;
   params: unknown;
-  slot: CacheSlot;
-  /** Answers made from a cached value, per value object and variant: a hit serves the same answer again. */
+  slot: CacheSlot & { key: string };
+  /** Answers made from a cached value, per value object and variant: a hit serves the same (frozen) answer object
+   *  again, which the route renders once. */
   answers: WeakMap<CachedValue, Partial<Record<AnswerVariant, WidgetAnswer>>>;
 }
 
@@ -179,7 +180,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       const { row } = connection;
       const r = resolve(row, connection.dataKey, widgetId, query);
       // The query as the dashboard sent it: syncs and webhooks parse it again exactly as a read would.
-      deps.onRead?.(row, widgetId, query, r.slot.paramsHash, r.slot.key!);
+      deps.onRead?.(row, widgetId, query, r.slot.paramsHash, r.slot.key);
       const cached = await deps.cache.read(r.slot);
       if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
       if (!cached) return fromProvider(r, undefined);
