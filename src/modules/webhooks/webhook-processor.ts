@@ -17,13 +17,17 @@ export interface WebhookProcessorOptions {
   pollIntervalMs?: number;
 }
 
-const RETRY_BACKOFF = new ExponentialBackoff({ initialDelay: 2_000, maxDelay: 15 * 60_000 });
+const RETRY_MIN_DELAY_MS = 2_000;
+const RETRY_BACKOFF = new ExponentialBackoff({ initialDelay: RETRY_MIN_DELAY_MS, maxDelay: 15 * 60_000 });
 
-/** Delay before attempt `attempt + 1` (decorrelated jitter). */
+/**
+ * Delay before attempt `attempt + 1`: decorrelated jitter, never under 2 s (the jitter's first draw can be close to
+ * zero, which would retry a failing provider at once).
+ */
 export function webhookRetryDelayMs(attempt: number): number {
   let backoff = RETRY_BACKOFF.next();
   for (let i = 1; i < Math.min(attempt, 20); i++) backoff = backoff.next(undefined);
-  return backoff.duration;
+  return Math.max(RETRY_MIN_DELAY_MS, backoff.duration);
 }
 
 export function createWebhookProcessor(
