@@ -97,6 +97,29 @@ describe('widget data', () => {
     throw new Error('the background revalidation never landed');
   });
 
+  it('tries one background revalidation per backoff window while the provider is down, not one per stale read', async () => {
+    await read('todays-meetings');
+    const { hashParams } = await import('../../src/modules/widgets/widget-cache.js');
+    const row = (await t.deps.connectionRepo.findById(id))!;
+    const slot = { connectionId: id, widgetId: 'todays-meetings', paramsHash: hashParams({ calendarId: 'primary', timeZone: 'UTC' }), dataKey: t.deps.vault.unwrapDataKey(id, row.dataKey!) };
+    const cached = (await t.deps.widgetCache.read(slot))!;
+    await t.deps.widgetCache.write(slot, { ...cached, freshUntil: new Date(Date.now() - 1000).toISOString() });
+    fake.api.failures.push(...Array.from({ length: 30 }, () => ({ status: 503 })));
+    const calls = fake.api.calls;
+    expect((await read('todays-meetings')).json()).toMatchObject({ source: 'cache', stale: true, fetchedAt: cached.fetchedAt });
+    // One revalidation: the client's three tries of a 5xx, then the failure is recorded.
+    await vi.waitFor(() => expect(fake.api.calls - calls).toBe(3), { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 20; i++) {
+      const stale = await read('todays-meetings');
+      expect(stale.statusCode).toBe(200);
+      expect(stale.json()).toMatchObject({ source: 'cache', stale: true, fetchedAt: cached.fetchedAt });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.api.calls - calls).toBe(3);
+    expect(fake.api.failures).toHaveLength(27);
+  });
+
   it('makes one provider call for 100 concurrent cold reads', async () => {
     fake.api.delayMs = 150;
     const calls = fake.api.eventCalls;

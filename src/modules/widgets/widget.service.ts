@@ -13,6 +13,7 @@ import type { ConnectionCache } from '../connections/connection-cache.js';
 import type { ConnectionRepo } from '../connections/connection.repo.js';
 import type { Vault } from '../vault/vault.service.js';
 import { toAppError, type ProviderApiFactory } from './provider-api.js';
+import { createRevalidationBackoff, type RevalidationBackoff } from './revalidation-backoff.js';
 import { hashParams, type CachedValue, type CacheSlot, type WidgetCache } from './widget-cache.js';
 import { WIDGET_DATA } from './widget-data.js';
 
@@ -37,6 +38,8 @@ export interface WidgetServiceDeps {
   logger: Logger;
   /** Told of every read (with the query as sent), so syncs and webhooks know which widgets to keep warm. */
   onRead?: (connection: ConnectionRow, widgetId: string, params: unknown, paramsHash: string, cacheKey: string) => void;
+  /** When a failed background revalidation may be tried again (default: 15 s doubling to 5 min, ≥ Retry-After). */
+  revalidationBackoff?: RevalidationBackoff;
 }
 
 /** The three shapes of an answer: from the provider, or from the cache fresh or stale. */
@@ -69,6 +72,7 @@ interface ParsedQuery {
 }
 
 export function createWidgetService(deps: WidgetServiceDeps) {
+  const backoff = deps.revalidationBackoff ?? createRevalidationBackoff();
   const parsedByWidget = new WeakMap<WidgetDefinition, Map<string, ParsedQuery>>();
 
   function parseParams(widget: WidgetDefinition, query: Record<string, unknown>) {
@@ -168,6 +172,26 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     }
   }
 
+  /** Keys this instance is revalidating: the reads meanwhile start nothing (the fetch would be shared anyway) and
+   *  leave the outcome, counted once, to the read that started it. */
+  const revalidating = new Set<string>();
+
+  function revalidate(r: Resolved, cached: CachedValue): void {
+    const { key } = r.slot;
+    if (revalidating.has(key) || !backoff.mayTry(key)) return;
+    revalidating.add(key);
+    deps.cache.fetch(r.slot, loaderFor(r), cached.fetchedAt).finally(() => revalidating.delete(key)).then(
+      () => backoff.succeeded(key),
+      (error: unknown) => {
+        const until = backoff.failed(key, error);
+        deps.logger.warn(
+          { slug: r.connector.slug, widgetId: r.slot.widgetId, err: error instanceof Error ? error.message : error, nextTryAt: new Date(until).toISOString() },
+          'background revalidation failed',
+        );
+      },
+    );
+  }
+
   /** Whether a forced fetch of this key is allowed now (at most one per window across instances). */
   async function mayForce(slot: CacheSlot): Promise<boolean> {
     return deps.kv.acquire(widgetForcedRefresh(slot.connectionId, slot.widgetId, slot.paramsHash), '1', KV_TTL_MS.widgetForcedRefresh);
@@ -185,10 +209,9 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
       if (!cached) return fromProvider(r, undefined);
       if (Date.parse(cached.freshUntil) > Date.now()) return answer(r, cached, 'cache', false);
-      // Stale: answer now, revalidate in the background (shared with any other caller doing the same).
-      void deps.cache.fetch(r.slot, loaderFor(r), cached.fetchedAt).catch((error: unknown) =>
-        deps.logger.warn({ slug: r.connector.slug, widgetId, err: error instanceof Error ? error.message : error }, 'background revalidation failed'),
-      );
+      // Stale: answer now, revalidate in the background (shared with any other caller doing the same). After a failed
+      // revalidation the key waits out its backoff: a provider that is down costs one try (and one warning) per window.
+      revalidate(r, cached);
       return answer(r, cached, 'cache', true);
     },
 
