@@ -33,7 +33,7 @@ const settings = {
   databaseUrl: env('BENCH_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/hub_bench'),
   // A Redis database of its own, away from the tests' keys (db 0).
   redisUrl: env('BENCH_REDIS_URL', 'redis://127.0.0.1:6379/7'),
-  /** When set, the first hub of each config runs with --cpu-prof and writes its profile here on exit. */
+  /** When set, the first hub of each config and the baseline run with --cpu-prof and write their profiles here on exit. */
   cpuProfDir: process.env.BENCH_CPU_PROF_DIR || undefined,
 };
 const WORKSPACE_PREFIX = 'ws_wbench_';
@@ -149,7 +149,8 @@ async function startBaseline(body: string, routePath: string) {
   await redis.set(key, body, 'PX', 3_600_000);
   const port = await freePort();
   const started = performance.now();
-  const child = spawnNode('baseline (redis)', ['--import', 'tsx', 'bench/support/redis-baseline-server.ts', String(port), settings.redisUrl, key, routePath], {});
+  const profile = settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`, '--cpu-prof-name=baseline.cpuprofile'] : [];
+  const child = spawnNode('baseline (redis)', [...profile, '--import', 'tsx', 'bench/support/redis-baseline-server.ts', String(port), settings.redisUrl, key, routePath], {});
   const url = `http://127.0.0.1:${port}`;
   await waitForOk(child, `${url}/ready`, started, settings.readyLimitMs);
   return {
@@ -261,7 +262,7 @@ async function benchConfig(name: string, fake: CalendarFake, connectionIds: stri
   if (name === 'postgres-redis') await ensureDatabase(settings.databaseUrl);
   const encryptionKey = randomBytes(32).toString('hex');
   const config = hubConfig(name, fake, encryptionKey);
-  if (settings.cpuProfDir) config.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${settings.cpuProfDir}`;
+  if (settings.cpuProfDir) config.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${settings.cpuProfDir} --cpu-prof-name=hub-${name}.cpuprofile`;
   console.log(`\n[${name}] starting the hub`);
   const hub = await startHub(config, { settleMs: settings.settleMs, readyLimitMs: settings.readyLimitMs });
   const extra: RunningHub[] = [];

@@ -1,8 +1,7 @@
 // buildApp(deps): the Fastify instance with schemas, security headers, limits, docs, error handling and routes.
-import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type onResponseHookHandler } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -39,6 +38,18 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  // Request durations: each route gets its own recorder when it is registered, as a route-level onResponse hook
+  // (nothing looked up per request). Registered first, so every route below has one; 404s record in their handler.
+  app.addHook('onRoute', (route) => {
+    const record = deps.metrics.httpRequestDuration.forRoute(route.url);
+    const observe: onResponseHookHandler = (request, reply, done) => {
+      record(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onResponse = [...(route.onResponse ? [route.onResponse].flat() : []), observe];
+  });
+  // Declared up front (set by the workspace guard): every request object keeps one shape.
+  app.decorateRequest('principal', undefined);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -62,7 +73,6 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false,
   });
-  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -80,7 +90,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, deps.metrics.httpRequestDuration.forRoute('not_found'));
 
   // One hook for every request: the request id, the security headers, and the per-IP limit of anonymous routes.
   // Hooks on every request are callback-style: an async hook costs a promise per request even when, as on most
@@ -106,13 +116,6 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    deps.metrics.httpRequestDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'not_found', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
   });
 
   app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());

@@ -42,6 +42,7 @@ const baseSchema = z.object({
   AUTH_JWKS_URL: url.optional(),
   AUTH_JWT_AUDIENCE: z.string().min(1).default('integration-hub'),
   AUTH_JWT_ISSUER: optionalString,
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   HUB_ALLOWED_RETURN_ORIGINS: csv.pipe(z.array(z.url())).default([]),
   REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(30).default(600),
   REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
@@ -113,7 +114,7 @@ export interface Config {
   databasePoolSize: number;
   redisUrl?: string;
   encryption: { currentKey?: string; previousKeys: string[] };
-  auth: { jwtSecret?: string; jwksUrl?: string; audience: string; issuer?: string };
+  auth: { jwtSecret?: string; jwksUrl?: string; audience: string; issuer?: string; clockToleranceSeconds?: number };
   allowedReturnOrigins: string[];
   refreshAheadSeconds: number;
   refreshConcurrency: number;
@@ -201,7 +202,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     databasePoolSize: b.DATABASE_POOL_SIZE,
     redisUrl: b.REDIS_URL,
     encryption: { currentKey: b.TOKEN_ENCRYPTION_KEY?.toLowerCase(), previousKeys: b.TOKEN_ENCRYPTION_KEYS_PREVIOUS },
-    auth: { jwtSecret: b.AUTH_JWT_SECRET, jwksUrl: b.AUTH_JWKS_URL, audience: b.AUTH_JWT_AUDIENCE, issuer: b.AUTH_JWT_ISSUER },
+    auth: { jwtSecret: b.AUTH_JWT_SECRET, jwksUrl: b.AUTH_JWKS_URL, audience: b.AUTH_JWT_AUDIENCE, issuer: b.AUTH_JWT_ISSUER, clockToleranceSeconds: b.AUTH_CLOCK_TOLERANCE_SECONDS },
     allowedReturnOrigins: b.HUB_ALLOWED_RETURN_ORIGINS.map((o) => new URL(o).origin),
     refreshAheadSeconds: b.REFRESH_AHEAD_SECONDS,
     refreshConcurrency: b.REFRESH_CONCURRENCY,

@@ -40,7 +40,8 @@ function validationFields(error: FastifyError): FieldError[] {
   }));
 }
 
-export function registerErrorHandling(app: FastifyInstance) {
+/** `recordNotFound` records the duration of 404s (they match no route, so no route's recorder sees them). */
+export function registerErrorHandling(app: FastifyInstance, recordNotFound?: (method: string, status: number, seconds: number) => void) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       if (error.status >= 500) request.log.error({ err: error }, error.message);
@@ -66,6 +67,10 @@ export function registerErrorHandling(app: FastifyInstance) {
 
   // The 404 handler is rate limited by the app's onRequest hook like any route: probing for routes costs the prober.
   app.setNotFoundHandler(async (request, reply) => {
+    if (recordNotFound) {
+      const record = () => recordNotFound(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      void reply.then(record, record);
+    }
     return sendProblem(reply, 404, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);
   });
 }

@@ -11,6 +11,11 @@ export type InboundBucket = 'token' | 'ip';
 export interface InboundRateLimiter {
   /** Consumes one point; sets the RateLimit-* headers; throws AppError('rate_limited') with Retry-After when empty. */
   consume(bucket: InboundBucket, key: string, reply: FastifyReply): Promise<void>;
+  /**
+   * Spends a point this instance already holds for the key (from a lease), setting the headers, without waiting on
+   * anything. False when it holds none: then consume.
+   */
+  spendHeld(bucket: InboundBucket, key: string, reply: FastifyReply): boolean;
 }
 
 function createLimiter(points: number, keyPrefix: string, redis?: Redis): RateLimiterAbstract {
@@ -49,7 +54,15 @@ function createLeasedConsumer(limiter: RateLimiterAbstract, leaseSize: number) {
     return new RateLimiterRes(lease.sharedRemaining + lease.left, lease.resetAt - now, 0, false);
   }
 
-  return async (key: string): Promise<RateLimiterRes> => {
+  /** A point from the key's current lease: the lease, spent from, or undefined when it has none left. */
+  function spendHeld(key: string, now: number): Lease | undefined {
+    const lease = leases.get(key);
+    if (!lease || lease.left <= 0 || lease.resetAt <= now) return undefined;
+    lease.left--;
+    return lease;
+  }
+
+  const consume = async (key: string): Promise<RateLimiterRes> => {
     for (let round = 0; round < 3; round++) {
       const now = Date.now();
       const lease = leases.get(key);
@@ -74,30 +87,47 @@ function createLeasedConsumer(limiter: RateLimiterAbstract, leaseSize: number) {
     // Still nothing after a few rounds (a burst ate every lease): one point straight from the shared bucket.
     return limiter.consume(key, 1);
   };
+  return { consume, spendHeld };
 }
 
 export function createInboundRateLimiter(deps: {
   redis?: Redis;
   limits: { perTokenPerMinute: number; perIpPerMinute: number };
 }): InboundRateLimiter {
-  const bucket = (points: number, prefix: string) => {
+  interface Bucket {
+    consume: (key: string) => Promise<RateLimiterRes>;
+    spendHeld?: (key: string, now: number) => Lease | undefined;
+    points: number;
+  }
+  const bucket = (points: number, prefix: string): Bucket => {
     const limiter = createLimiter(points, prefix, deps.redis);
     // In memory every consume is local already; a lease only saves round trips to Redis.
     const leaseSize = deps.redis ? Math.max(1, Math.floor(points / 60)) : 1;
-    return { consume: leaseSize > 1 ? createLeasedConsumer(limiter, leaseSize) : (key: string) => limiter.consume(key), points };
+    return leaseSize > 1 ? { ...createLeasedConsumer(limiter, leaseSize), points } : { consume: (key: string) => limiter.consume(key), points };
   };
-  const limiters: Record<InboundBucket, { consume: (key: string) => Promise<RateLimiterRes>; points: number }> = {
+  const limiters: Record<InboundBucket, Bucket> = {
     token: bucket(deps.limits.perTokenPerMinute, rateLimitPrefix('inbound-token')),
     ip: bucket(deps.limits.perIpPerMinute, rateLimitPrefix('inbound-ip')),
   };
 
+  // Names in lower case: Fastify lower-cases every name it is given (a new string per call otherwise).
   function setHeaders(reply: FastifyReply, points: number, res: RateLimiterRes) {
-    void reply.header('RateLimit-Limit', points);
-    void reply.header('RateLimit-Remaining', Math.max(0, res.remainingPoints));
-    void reply.header('RateLimit-Reset', Math.ceil(res.msBeforeNext / 1000));
+    void reply.header('ratelimit-limit', points);
+    void reply.header('ratelimit-remaining', Math.max(0, res.remainingPoints));
+    void reply.header('ratelimit-reset', Math.ceil(res.msBeforeNext / 1000));
   }
 
   return {
+    spendHeld(bucket, key, reply) {
+      const { spendHeld, points } = limiters[bucket];
+      const now = Date.now();
+      const lease = spendHeld?.(key, now);
+      if (!lease) return false;
+      void reply.header('ratelimit-limit', points);
+      void reply.header('ratelimit-remaining', Math.max(0, lease.sharedRemaining + lease.left));
+      void reply.header('ratelimit-reset', Math.ceil((lease.resetAt - now) / 1000));
+      return true;
+    },
     async consume(bucket, key, reply) {
       const { consume, points } = limiters[bucket];
       try {

@@ -1,9 +1,11 @@
 // Prometheus metrics: one registry per hub instance, so tests can build many apps in one process.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRouteDurations, type RouteDurations } from './route-durations.js';
 
 export interface Metrics {
   registry: Registry;
-  httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  /** hub_http_request_duration_seconds{method, route, status}: a recorder per route (see route-durations.ts). */
+  httpRequestDuration: RouteDurations;
   rateLimited: Counter<'bucket'>;
   authFailures: Counter<'reason'>;
   webhookDeliveries: Counter<'connector' | 'outcome'>;
@@ -17,10 +19,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'hub_' });
   return {
     registry,
-    httpRequestDuration: new Histogram({
+    httpRequestDuration: createRouteDurations({
       name: 'hub_http_request_duration_seconds',
       help: 'HTTP request duration by route template and status',
-      labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),

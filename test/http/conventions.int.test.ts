@@ -131,11 +131,19 @@ describe('operator routes', () => {
   });
 
   it('/metrics serves Prometheus text with request durations by route', async () => {
+    const count = (body: string, labels: string) => Number(new RegExp(`hub_http_request_duration_seconds_count\\{${labels}\\} (\\d+)`).exec(body)?.[1] ?? 0);
+    const before = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     await t.app.inject({ method: 'GET', url: '/integrations' });
+    await t.app.inject({ method: 'GET', url: '/integrations' });
+    await t.app.inject({ method: 'GET', url: '/integrations/no-such-connector' });
+    await t.app.inject({ method: 'GET', url: '/no/such/route' });
     const res = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.body).toMatch(/hub_http_request_duration_seconds_count\{method="GET",route="\/integrations",status="200"\} \d+/);
+    expect(count(res.body, 'method="GET",route="/integrations",status="200"') - count(before, 'method="GET",route="/integrations",status="200"')).toBe(2);
+    expect(count(res.body, 'method="GET",route="/integrations/:slug",status="404"') - count(before, 'method="GET",route="/integrations/:slug",status="404"')).toBe(1);
+    expect(count(res.body, 'method="GET",route="not_found",status="404"') - count(before, 'method="GET",route="not_found",status="404"')).toBe(1);
+    expect(res.body).toMatch(/hub_http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/integrations",status="200"\} \d+/);
     expect(res.body).toContain('hub_process_cpu_seconds_total');
   });
 

@@ -17,14 +17,26 @@ export interface Principal {
 export interface AuthService {
   /** Verifies an `Authorization` header value; throws 401 AppError when missing or invalid. */
   authenticate(authorization: string | undefined): Promise<Principal>;
+  /**
+   * The principal of a bearer token verified before and not expired, without waiting on anything; undefined
+   * otherwise (then authenticate, which verifies it or says why not).
+   */
+  knownPrincipal(authorization: string | undefined): Principal | undefined;
+  /** Whether a principal this service gave out is still valid (its token not expired). */
+  stillValid(principal: Principal): boolean;
+  /** Whether the principal may act on the workspace. */
+  mayActOn(principal: Principal, workspaceId: string): boolean;
   /** Throws 403 unless the principal may act on the workspace. */
   authorizeWorkspace(principal: Principal, workspaceId: string): void;
 }
 
+const BEARER = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i;
+const BEARER_PREFIX = 'Bearer ';
+
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
 export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthService {
-  const { jwtSecret, jwksUrl, audience, issuer } = deps.config.auth;
+  const { jwtSecret, jwksUrl, audience, issuer, clockToleranceSeconds = 30 } = deps.config.auth;
   if (!jwtSecret && !jwksUrl) throw new Error('auth needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
   const key: Uint8Array | JWTVerifyGetKey = jwksUrl
     ? createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
@@ -35,6 +47,8 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
   // many times, and verification (WebCrypto HMAC or a JWKS signature) costs more than the rest of a cached read.
   const verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
   const MAX_REMEMBERED = 10_000;
+  /** When each principal handed out stops being valid (its token's expiry). */
+  const expiryOf = new WeakMap<Principal, number>();
 
   async function principalOf(token: string): Promise<Principal> {
     const known = verified.get(token);
@@ -46,6 +60,7 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
     const principal = toPrincipal(payload, token);
     if (verified.size >= MAX_REMEMBERED) verified.delete(verified.keys().next().value!);
     verified.set(token, { principal, expiresAtMs: (payload.exp ?? 0) * 1000 });
+    expiryOf.set(principal, (payload.exp ?? 0) * 1000);
     return principal;
   }
 
@@ -63,7 +78,7 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
 
   async function verifyUncached(token: string): Promise<JWTPayload> {
     try {
-      const options = { audience, issuer, algorithms, requiredClaims: ['exp'], clockTolerance: 30 };
+      const options = { audience, issuer, algorithms, requiredClaims: ['exp'], clockTolerance: clockToleranceSeconds };
       const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       return payload;
     } catch (error) {
@@ -74,13 +89,26 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
 
   return {
     async authenticate(authorization) {
-      const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(authorization ?? '');
+      const match = BEARER.exec(authorization ?? '');
       if (!match?.[1]) {
         throw new AppError('unauthenticated', 'Send a bearer token: Authorization: Bearer <JWT>.', {
           headers: { 'WWW-Authenticate': 'Bearer' },
         });
       }
       return principalOf(match[1]);
+    },
+    knownPrincipal(authorization) {
+      // Only the usual spelling is looked up: a token remembered here was verified, so it needs no pattern check;
+      // any other spelling goes the full way.
+      if (!authorization?.startsWith(BEARER_PREFIX)) return undefined;
+      const known = verified.get(authorization.slice(BEARER_PREFIX.length));
+      return known && known.expiresAtMs > Date.now() ? known.principal : undefined;
+    },
+    stillValid(principal) {
+      return (expiryOf.get(principal) ?? 0) > Date.now();
+    },
+    mayActOn(principal, workspaceId) {
+      return principal.admin || principal.workspaces.has(workspaceId);
     },
     authorizeWorkspace(principal, workspaceId) {
       if (principal.admin || principal.workspaces.has(workspaceId)) return;

@@ -1,4 +1,5 @@
 // HTTP for connecting: start (workspace-guarded), the browser-binding redirect, and the provider callback.
+import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -54,6 +55,8 @@ export function oauthBrowserRoutes(deps: Pick<Deps, 'callback' | 'oauthStates' |
   const secure = deps.config.publicUrl.startsWith('https:');
 
   return async function register(app: FastifyInstance) {
+    // Cookies only here (the browser-binding cookie): its parse and send hooks stay off every other route.
+    await app.register(cookie);
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get('/oauth/authorize/:state', {

@@ -68,6 +68,18 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
     }
   }
 
+  /**
+   * The value when this process holds it already (the near copy present and opened): no await, no round trip.
+   * Undefined means "not known here", not "missing": then read().
+   */
+  function peek(slot: CacheSlot): CachedValue | undefined {
+    const key = keyOf(slot);
+    const sealed = near.peek(key);
+    if (sealed === undefined) return undefined;
+    const known = opened.get(key);
+    return known && known.sealed === sealed && known.dataKey === slot.dataKey ? known.value : undefined;
+  }
+
   async function write(slot: CacheSlot, value: CachedValue): Promise<void> {
     const key = keyOf(slot);
     const ttl = Date.parse(value.freshUntil) - Date.now() + KV_TTL_MS.widgetCacheRetention;
@@ -106,6 +118,7 @@ export function createWidgetCache(deps: { kv: KeyValueStore }) {
 
   return {
     read,
+    peek,
     write,
     /**
      * One fetch per key: concurrent callers in this process share one promise; other instances wait on the

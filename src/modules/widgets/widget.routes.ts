@@ -1,6 +1,6 @@
 // HTTP for widget data: query string = widget params, ETag + 304, Cache-Control from the value's freshness.
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
@@ -52,6 +52,16 @@ function createRenderer() {
 
 export function widgetRoutes(deps: Pick<Deps, 'widgets'>) {
   const rendered = createRenderer();
+
+  function send(presented: string | undefined, reply: FastifyReply, result: WidgetAnswer): void {
+    const { etag, body, expiresAtMs } = rendered(result);
+    const maxAge = result.stale ? 0 : Math.max(0, Math.floor((expiresAtMs - Date.now()) / 1000));
+    void reply.header('etag', etag).header('cache-control', `private, max-age=${maxAge}`);
+    if (presented && presented.split(',').map((t) => t.trim()).includes(etag)) return void reply.code(304).send(null);
+    // Already JSON (the schema above documents it): a string with a JSON content type is sent as is.
+    void reply.type('application/json; charset=utf-8').send(body as unknown as WidgetAnswer);
+  }
+
   return async function register(app: FastifyInstance) {
     app.withTypeProvider<ZodTypeProvider>().get('/integrations/:integrationId/widgets/:widgetId/data', {
       schema: {
@@ -62,18 +72,18 @@ export function widgetRoutes(deps: Pick<Deps, 'widgets'>) {
         querystring: z.record(z.string().max(100), z.string().max(2000)),
         response: { 200: widgetAnswer, 304: z.null() },
       },
-    }, async (request, reply) => {
-      const { refresh, ...params } = request.query;
-      const result = await deps.widgets.getData(request.params.workspaceId, request.params.integrationId, request.params.widgetId, params, {
-        refresh: refresh === 'true' || refresh === '1',
+    }, (request, reply) => {
+      const { query } = request;
+      const forced = query.refresh === 'true' || query.refresh === '1';
+      // The widget's params are the query without `refresh` (copied only when it is there).
+      const params = query.refresh === undefined ? query : Object.fromEntries(Object.entries(query).filter(([k]) => k !== 'refresh'));
+      const { workspaceId, integrationId, widgetId } = request.params;
+      // A fresh value held in this process is answered without a single await; anything else takes the full path.
+      const held = forced ? undefined : deps.widgets.peekData(workspaceId, integrationId, widgetId, params);
+      if (held) return void send(request.headers['if-none-match'], reply, held);
+      return deps.widgets.getData(workspaceId, integrationId, widgetId, params, { refresh: forced }).then((result) => {
+        send(request.headers['if-none-match'], reply, result);
       });
-      const { etag, body, expiresAtMs } = rendered(result);
-      const maxAge = result.stale ? 0 : Math.max(0, Math.floor((expiresAtMs - Date.now()) / 1000));
-      void reply.header('etag', etag).header('cache-control', `private, max-age=${maxAge}`);
-      const presented = request.headers['if-none-match'];
-      if (presented && presented.split(',').map((t) => t.trim()).includes(etag)) return reply.code(304).send(null);
-      // Already JSON (the schema above documents it): a string with a JSON content type is sent as is.
-      return reply.type('application/json; charset=utf-8').send(body as unknown as WidgetAnswer);
     });
   };
 }

@@ -197,7 +197,29 @@ export function createWidgetService(deps: WidgetServiceDeps) {
     return deps.kv.acquire(widgetForcedRefresh(slot.connectionId, slot.widgetId, slot.paramsHash), '1', KV_TTL_MS.widgetForcedRefresh);
   }
 
+  /** Fresh until (ms), parsed once per cached value. */
+  const freshUntilMs = new WeakMap<CachedValue, number>();
+  const isFresh = (value: CachedValue) => {
+    let until = freshUntilMs.get(value);
+    if (until === undefined) freshUntilMs.set(value, (until = Date.parse(value.freshUntil)));
+    return until > Date.now();
+  };
+
   return {
+    /**
+     * The answer to a read, when this process can give it at once: a fresh value it holds (see WidgetCache.peek).
+     * Undefined otherwise (not held here, stale, or missing): then getData. Same checks and errors as getData.
+     */
+    peekData(workspaceId: string, connectionId: string, widgetId: string, query: Record<string, unknown>): WidgetAnswer | undefined {
+      const connection = deps.connectionCache.peek(workspaceId, connectionId);
+      if (!connection) return undefined;
+      const r = resolve(connection.row, connection.dataKey, widgetId, query);
+      const cached = deps.cache.peek(r.slot);
+      if (!cached || !isFresh(cached)) return undefined;
+      deps.onRead?.(connection.row, widgetId, query, r.slot.paramsHash, r.slot.key);
+      return answer(r, cached, 'cache', false);
+    },
+
     async getData(workspaceId: string, connectionId: string, widgetId: string, query: Record<string, unknown>, options: { refresh?: boolean } = {}): Promise<WidgetAnswer> {
       const connection = deps.connectionCache.peek(workspaceId, connectionId) ?? (await deps.connectionCache.get(workspaceId, connectionId));
       if (!connection) throw new AppError('connection_not_found', `No integration ${connectionId} in this workspace.`);
@@ -208,7 +230,7 @@ export function createWidgetService(deps: WidgetServiceDeps) {
       const cached = await deps.cache.read(r.slot);
       if (options.refresh && (await mayForce(r.slot))) return fromProvider(r, cached);
       if (!cached) return fromProvider(r, undefined);
-      if (Date.parse(cached.freshUntil) > Date.now()) return answer(r, cached, 'cache', false);
+      if (isFresh(cached)) return answer(r, cached, 'cache', false);
       // Stale: answer now, revalidate in the background (shared with any other caller doing the same). After a failed
       // revalidation the key waits out its backoff: a provider that is down costs one try (and one warning) per window.
       revalidate(r, cached);
