@@ -101,8 +101,9 @@ export function createInboundRateLimiter(deps: {
   }
   const bucket = (points: number, prefix: string): Bucket => {
     const limiter = createLimiter(points, prefix, deps.redis);
-    // In memory every consume is local already; a lease only saves round trips to Redis.
-    const leaseSize = deps.redis ? Math.max(1, Math.floor(points / 60)) : 1;
+    // Leased in memory too: there a lease saves no round trip, but points held let a request pass without a promise
+    // (spendHeld), and for one instance the count stays exact.
+    const leaseSize = Math.max(1, Math.floor(points / 60));
     return leaseSize > 1 ? { ...createLeasedConsumer(limiter, leaseSize), points } : { consume: (key: string) => limiter.consume(key), points };
   };
   const limiters: Record<InboundBucket, Bucket> = {
