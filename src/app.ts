@@ -105,7 +105,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     else if (!url.startsWith('/webhooks/')) void reply.headers(apiHeaders);
     const routeConfig = request.routeOptions.config;
     if (routeConfig.rateLimit === false || routeConfig.workspaceAuth || isDocs) return done();
-    rateLimiter.consume('ip', request.ip, reply).then(() => done(), done);
+    const { ip } = request;
+    if (rateLimiter.spendHeld('ip', ip, reply)) return done();
+    rateLimiter.consume('ip', ip, reply).then(() => done(), done);
   });
   // Once shutdown begins, every answer closes its connection: a keep-alive connection whose request was in flight
   // at SIGTERM would otherwise stay open (idle) after it and hold app.close() until the keep-alive timeout.
