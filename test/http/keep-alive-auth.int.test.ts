@@ -63,4 +63,21 @@ describe('workspace guard on a keep-alive connection', () => {
     const after = await get(`/workspaces/${ws}/integrations`, short);
     expect(after).toEqual({ status: 401, port: before.port });
   });
+
+  it('with the default clock skew, remembers a token exactly as long as verification accepts it', async () => {
+    const skewed = await buildTestApp();
+    try {
+      await skewed.app.listen({ port: 0, host: '127.0.0.1' });
+      const origin = `http://127.0.0.1:${(skewed.app.server.address() as AddressInfo).port}`;
+      const ws = skewed.newWorkspace();
+      // 28 s past `exp`: inside the 30 s allowed, for 2 s more.
+      const late = await skewed.token({ workspaces: [ws], ttlSeconds: -28 });
+      const status = async () => (await fetch(`${origin}/workspaces/${ws}/integrations`, { headers: { authorization: `Bearer ${late}` } })).status;
+      expect([await status(), await status()]).toEqual([200, 200]);
+      await new Promise((r) => setTimeout(r, 3_100));
+      expect(await status()).toBe(401);
+    } finally {
+      await skewed.close();
+    }
+  });
 });

@@ -59,8 +59,10 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
     const payload = await verifyUncached(token);
     const principal = toPrincipal(payload, token);
     if (verified.size >= MAX_REMEMBERED) verified.delete(verified.keys().next().value!);
-    verified.set(token, { principal, expiresAtMs: (payload.exp ?? 0) * 1000 });
-    expiryOf.set(principal, (payload.exp ?? 0) * 1000);
+    // Remembered as long as verification would accept it: up to the allowed clock skew past `exp`.
+    const expiresAtMs = ((payload.exp ?? 0) + clockToleranceSeconds) * 1000;
+    verified.set(token, { principal, expiresAtMs });
+    expiryOf.set(principal, expiresAtMs);
     return principal;
   }
 
