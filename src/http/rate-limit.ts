@@ -49,11 +49,6 @@ function createLeasedConsumer(limiter: RateLimiterAbstract, leaseSize: number) {
   // One lease request per key at a time: concurrent first requests wait for it instead of each taking a lease.
   const pending = new Map<string, Promise<unknown>>();
 
-  function spend(lease: Lease, now: number): RateLimiterRes {
-    lease.left--;
-    return new RateLimiterRes(lease.sharedRemaining + lease.left, lease.resetAt - now, 0, false);
-  }
-
   /** A point from the key's current lease: the lease, spent from, or undefined when it has none left. */
   function spendHeld(key: string, now: number): Lease | undefined {
     const lease = leases.get(key);
@@ -65,8 +60,9 @@ function createLeasedConsumer(limiter: RateLimiterAbstract, leaseSize: number) {
   const consume = async (key: string): Promise<RateLimiterRes> => {
     for (let round = 0; round < 3; round++) {
       const now = Date.now();
+      const held = spendHeld(key, now);
+      if (held) return new RateLimiterRes(held.sharedRemaining + held.left, held.resetAt - now, 0, false);
       const lease = leases.get(key);
-      if (lease && lease.left > 0 && lease.resetAt > now) return spend(lease, now);
       const inflight = pending.get(key);
       if (inflight) {
         await inflight.catch(() => undefined);
@@ -112,10 +108,10 @@ export function createInboundRateLimiter(deps: {
   };
 
   // Names in lower case: Fastify lower-cases every name it is given (a new string per call otherwise).
-  function setHeaders(reply: FastifyReply, points: number, res: RateLimiterRes) {
+  function setHeaders(reply: FastifyReply, points: number, remaining: number, msBeforeNext: number) {
     void reply.header('ratelimit-limit', points);
-    void reply.header('ratelimit-remaining', Math.max(0, res.remainingPoints));
-    void reply.header('ratelimit-reset', Math.ceil(res.msBeforeNext / 1000));
+    void reply.header('ratelimit-remaining', Math.max(0, remaining));
+    void reply.header('ratelimit-reset', Math.ceil(msBeforeNext / 1000));
   }
 
   return {
@@ -124,18 +120,17 @@ export function createInboundRateLimiter(deps: {
       const now = Date.now();
       const lease = spendHeld?.(key, now);
       if (!lease) return false;
-      void reply.header('ratelimit-limit', points);
-      void reply.header('ratelimit-remaining', Math.max(0, lease.sharedRemaining + lease.left));
-      void reply.header('ratelimit-reset', Math.ceil((lease.resetAt - now) / 1000));
+      setHeaders(reply, points, lease.sharedRemaining + lease.left, lease.resetAt - now);
       return true;
     },
     async consume(bucket, key, reply) {
       const { consume, points } = limiters[bucket];
       try {
-        setHeaders(reply, points, await consume(key));
+        const res = await consume(key);
+        setHeaders(reply, points, res.remainingPoints, res.msBeforeNext);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        setHeaders(reply, points, rejection);
+        setHeaders(reply, points, rejection.remainingPoints, rejection.msBeforeNext);
         const retryAfter = String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
         throw new AppError('rate_limited', `Too many requests; retry in ${retryAfter} s.`, { headers: { 'Retry-After': retryAfter } });
       }

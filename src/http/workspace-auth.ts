@@ -30,8 +30,6 @@ export function guardWorkspaceRoutes(app: FastifyInstance, deps: WorkspaceGuardD
     }
     await deps.rateLimiter.consume('token', request.principal.rateLimitKey, reply);
   }
-  // Callback-style: a caller whose token was verified before, acting on its own workspace with points this instance
-  // holds, passes without a promise; anything else (first sight, wrong workspace, no points held) takes the full way.
   // The principal last seen on each connection, with the exact header it came from: a dashboard's keep-alive
   // connection sends one token over and over, and comparing the header with the last one is cheaper than finding
   // it among every token seen (a hash of the whole token per request).
@@ -46,6 +44,8 @@ export function guardWorkspaceRoutes(app: FastifyInstance, deps: WorkspaceGuardD
     if (principal) lastOnConnection.set(request.raw.socket, { authorization, principal });
     return principal;
   };
+  // Callback-style: a caller whose token was verified before, acting on its own workspace with points this instance
+  // holds, passes without a promise; anything else (first sight, wrong workspace, no points held) takes the full way.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     const workspaceId = (request.params as { workspaceId?: string }).workspaceId ?? '';
     const known = knownPrincipal(request);

@@ -50,6 +50,8 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
   /** When each principal handed out stops being valid (its token's expiry). */
   const expiryOf = new WeakMap<Principal, number>();
 
+  const mayActOn = (principal: Principal, workspaceId: string) => principal.admin || principal.workspaces.has(workspaceId);
+
   async function principalOf(token: string): Promise<Principal> {
     const known = verified.get(token);
     if (known) {
@@ -109,11 +111,9 @@ export function createAuthService(deps: { config: Pick<Config, 'auth'> }): AuthS
     stillValid(principal) {
       return (expiryOf.get(principal) ?? 0) > Date.now();
     },
-    mayActOn(principal, workspaceId) {
-      return principal.admin || principal.workspaces.has(workspaceId);
-    },
+    mayActOn,
     authorizeWorkspace(principal, workspaceId) {
-      if (principal.admin || principal.workspaces.has(workspaceId)) return;
+      if (mayActOn(principal, workspaceId)) return;
       throw new AppError('forbidden', 'This token may not act on that workspace.');
     },
   };
